@@ -1,0 +1,37 @@
+// Entry of the `cleanroom` command, bundled to build/out/cli.cjs (CommonJS: __dirname is the
+// bundle folder, next to worker.cjs and renderer/). Everything testable lives in run.ts.
+import { runCli } from './run.js';
+
+function stopRequested(): Promise<string> {
+  return new Promise((resolve) => {
+    // `once`: a second Ctrl-C while shutting down gets Node's default and ends the process.
+    process.once('SIGINT', () => resolve('SIGINT'));
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+  });
+}
+
+/** Exits once everything written so far has reached stdout and stderr. */
+function exitAfterFlush(code: number): void {
+  let pending = 2;
+  const done = () => {
+    pending -= 1;
+    if (pending === 0) process.exit(code);
+  };
+  process.stdout.write('', done);
+  process.stderr.write('', done);
+}
+
+let stopping: Promise<string> | null = null;
+
+runCli({
+  argv: process.argv.slice(2),
+  env: process.env,
+  bundleDir: __dirname,
+  stdout: (line) => process.stdout.write(`${line}\n`),
+  stderr: (line) => process.stderr.write(`${line}\n`),
+  stopRequested: () => (stopping ??= stopRequested()),
+}).then(exitAfterFlush, (error: unknown) => {
+  // runCli answers every error itself; reaching here is a bug, still reported in one line.
+  process.stderr.write(`cleanroom: internal error (${error instanceof Error ? error.name : typeof error})\n`);
+  exitAfterFlush(1);
+});

@@ -1,0 +1,115 @@
+// Core: the only owner of state. Opens a home, implements every method of the API contract once,
+// and hands any host a `dispatch` that validates input and never throws.
+import {
+  api,
+  type ApiHandlers,
+  type ApiMethod,
+  type ApiRequest,
+  type ApiResponse,
+  isApiMethod,
+} from '../../shared/contract.js';
+import { cryptoReady } from '../../shared/crypto.js';
+import { CleanroomError, type Result, toApiError } from '../../shared/errors.js';
+import { parse } from '../../shared/validate.js';
+import { type HostKind, openHome } from './home.js';
+import { Keystore } from './keystore.js';
+import { appVersion } from './version.js';
+import { type WorkerLauncher, WorkerHost } from './worker-host.js';
+
+export { defaultHome, type HostKind } from './home.js';
+export type { WorkerLauncher } from './worker-host.js';
+
+export interface CoreOptions {
+  /** The home folder; created if missing. */
+  readonly home: string;
+  readonly host: HostKind;
+  /** The worker script: build/out/worker.cjs when bundled, electron/worker/main.ts under tsx. */
+  readonly workerEntry: string;
+  readonly workerExecArgv?: string[];
+  /** Electron passes a utilityProcess launcher; the default forks a Node child. */
+  readonly launchWorker?: WorkerLauncher;
+  /** better-sqlite3 binding built for Electron's ABI, when running inside Electron. */
+  readonly sqliteNativeBinding?: string;
+}
+
+export interface Core {
+  readonly home: string;
+  /** Validates the method and request against the contract; resolves to a Result, never throws. */
+  dispatch(method: string, request: unknown): Promise<Result<unknown>>;
+  /** Typed call for in-process hosts; throws CleanroomError. */
+  call<M extends ApiMethod>(method: M, request: ApiRequest<M>): Promise<ApiResponse<M>>;
+  close(): Promise<void>;
+}
+
+function logUnexpected(method: string, error: unknown): void {
+  // Only the error's class and stack reach the log: messages from libraries can quote data.
+  const name = error instanceof Error ? error.name : typeof error;
+  const stack = error instanceof Error && error.stack ? error.stack.split('\n').slice(1, 6).join('\n') : '';
+  console.error(`cleanroom: unexpected ${name} in ${method}\n${stack}`);
+}
+
+export async function openCore(options: CoreOptions): Promise<Core> {
+  await cryptoReady();
+  const home = openHome(options.home, options.host, { nativeBinding: options.sqliteNativeBinding });
+  const keystore = new Keystore(home.db);
+  const worker = new WorkerHost({
+    entry: options.workerEntry,
+    execArgv: options.workerExecArgv,
+    launch: options.launchWorker,
+  });
+
+  const handlers: ApiHandlers = {
+    'app.info': async () => ({ version: appVersion, host: options.host, home: home.dir }),
+    'engine.info': async () => ({ duckdbVersion: (await worker.handshake()).duckdbVersion }),
+    'identity.status': async () => keystore.status(),
+    'identity.create': async ({ alias, passphrase }) => keystore.create(alias.trim(), passphrase),
+    'identity.unlock': async ({ passphrase }) => keystore.unlock(passphrase),
+    'identity.lock': async () => {
+      keystore.lock();
+      return {};
+    },
+    'identity.changePassphrase': async ({ current, next }) => {
+      keystore.changePassphrase(current, next);
+      return {};
+    },
+  };
+
+  let closed = false;
+
+  async function call<M extends ApiMethod>(method: M, request: ApiRequest<M>): Promise<ApiResponse<M>> {
+    if (closed) throw new CleanroomError('INTERNAL', 'Cleanroom is shutting down.');
+    const handler = handlers[method] as (request: ApiRequest<M>) => Promise<ApiResponse<M>>;
+    const response = await handler(request);
+    const checked = parse(api[method].response, response);
+    if (!checked.ok) {
+      console.error(`cleanroom: ${method} produced a response outside the contract at ${checked.issue.path}`);
+      throw new CleanroomError('INTERNAL', 'Internal error: response did not match the contract.');
+    }
+    return checked.value as ApiResponse<M>;
+  }
+
+  async function dispatch(method: string, request: unknown): Promise<Result<unknown>> {
+    if (!isApiMethod(method)) return { ok: false, error: { code: 'UNKNOWN_METHOD', message: `Unknown method "${method}".` } };
+    const checked = parse(api[method].request, request ?? {});
+    if (!checked.ok) return { ok: false, error: { code: 'BAD_REQUEST', message: checked.issue.message } };
+    try {
+      return { ok: true, value: await call(method, checked.value as ApiRequest<typeof method>) };
+    } catch (error) {
+      if (!(error instanceof CleanroomError)) logUnexpected(method, error);
+      return { ok: false, error: toApiError(error) };
+    }
+  }
+
+  return {
+    home: home.dir,
+    dispatch,
+    call,
+    async close() {
+      if (closed) return;
+      closed = true;
+      keystore.lock();
+      await worker.stop();
+      home.close();
+    },
+  };
+}

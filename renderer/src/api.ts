@@ -1,0 +1,30 @@
+// Chooses how this renderer reaches core: the Electron preload's `window.cleanroom`, or the
+// browser shell's HTTP API. Everything above this module sees one CleanroomApi either way.
+import { buildApi, type CleanroomApi } from '../../shared/contract.js';
+import { createHttpCall, takeTokenFromAddress } from './transport.js';
+
+declare global {
+  interface Window {
+    /** Set by electron/preload through contextBridge; absent in the browser shell. */
+    readonly cleanroom?: CleanroomApi;
+  }
+}
+
+export type Transport = 'electron' | 'http';
+
+export interface Connection {
+  readonly api: CleanroomApi;
+  readonly transport: Transport;
+}
+
+export function connect(): Connection {
+  if (window.cleanroom !== undefined) return { api: window.cleanroom, transport: 'electron' };
+
+  const { token, strippedHash } = takeTokenFromAddress(window.location.hash, window.sessionStorage);
+  if (strippedHash !== null) {
+    const { pathname, search } = window.location;
+    window.history.replaceState(window.history.state, '', `${pathname}${search}${strippedHash}`);
+  }
+  const call = createHttpCall({ fetch: (url, init) => window.fetch(url, init), token });
+  return { api: buildApi(call), transport: 'http' };
+}

@@ -1,0 +1,79 @@
+// The one API contract. Every host (Electron IPC, browser-shell HTTP, CLI) and the renderer derive
+// their method names, channel names and types from this map; core implements it once.
+import type { Result } from './errors.js';
+import { aliasSchema, identityPublicSchema, identityStatusSchema, passphraseSchema } from './identity.js';
+import { empty, type Infer, object, oneOf, type Schema, string } from './validate.js';
+
+interface MethodSpec<Req, Res> {
+  readonly request: Schema<Req>;
+  readonly response: Schema<Res>;
+  /** One line for help texts and docs. */
+  readonly summary: string;
+}
+
+const method = <Req, Res>(request: Schema<Req>, response: Schema<Res>, summary: string): MethodSpec<Req, Res> => ({
+  request,
+  response,
+  summary,
+});
+
+export const hostKinds = ['electron', 'shell', 'cli'] as const;
+
+export const appInfoSchema = object({
+  version: string({ min: 1, max: 40 }),
+  host: oneOf(hostKinds),
+  home: string({ min: 1, max: 4096 }),
+});
+
+export const engineInfoSchema = object({
+  duckdbVersion: string({ min: 1, max: 80 }),
+});
+
+export const api = {
+  'app.info': method(empty, appInfoSchema, 'Version, host kind and home folder of this Cleanroom.'),
+  'engine.info': method(empty, engineInfoSchema, 'Starts the DuckDB worker if needed and reports its version.'),
+  'identity.status': method(empty, identityStatusSchema, 'Whether this home has an identity, and whether it is unlocked.'),
+  'identity.create': method(
+    object({ alias: aliasSchema, passphrase: passphraseSchema }),
+    identityPublicSchema,
+    'Creates this home\'s identity (signing and box keys) sealed under the passphrase, and unlocks it.',
+  ),
+  'identity.unlock': method(object({ passphrase: passphraseSchema }), identityPublicSchema, 'Unlocks the identity.'),
+  'identity.lock': method(empty, empty, 'Forgets the unlocked secret keys.'),
+  'identity.changePassphrase': method(
+    object({ current: passphraseSchema, next: passphraseSchema }),
+    empty,
+    'Re-seals the secret keys under a new passphrase.',
+  ),
+} as const;
+
+export type Api = typeof api;
+export type ApiMethod = keyof Api;
+export type ApiRequest<M extends ApiMethod> = Infer<Api[M]['request']>;
+export type ApiResponse<M extends ApiMethod> = Infer<Api[M]['response']>;
+export type AppInfo = Infer<typeof appInfoSchema>;
+export type EngineInfo = Infer<typeof engineInfoSchema>;
+
+export const apiMethods = Object.keys(api) as ApiMethod[];
+
+export function isApiMethod(name: unknown): name is ApiMethod {
+  return typeof name === 'string' && Object.prototype.hasOwnProperty.call(api, name);
+}
+
+/** What core implements: one async handler per method, given an already validated request. */
+export type ApiHandlers = { [M in ApiMethod]: (request: ApiRequest<M>) => Promise<ApiResponse<M>> };
+
+/** What the renderer calls, whichever host carries it: one function per method, never a channel. */
+export type CleanroomApi = { [M in ApiMethod]: (request: ApiRequest<M>) => Promise<Result<ApiResponse<M>>> };
+
+/** Electron IPC channel for a method; the only place channel names are made. */
+export const ipcChannel = (name: ApiMethod): string => `cleanroom:${name}`;
+
+/** Browser-shell HTTP path for a method; the only place those paths are made. */
+export const httpPath = (name: ApiMethod): string => `/api/${name}`;
+
+/** Builds a CleanroomApi from one transport function, e.g. IPC invoke or HTTP POST. */
+export function buildApi(call: (name: ApiMethod, request: unknown) => Promise<Result<unknown>>): CleanroomApi {
+  const entries = apiMethods.map((name) => [name, (request: unknown) => call(name, request)] as const);
+  return Object.freeze(Object.fromEntries(entries)) as unknown as CleanroomApi;
+}

@@ -1,0 +1,65 @@
+// Stable error codes: every boundary (IPC, HTTP, CLI, worker) returns either a value or one of
+// these, serialised as { code, message }. Codes are part of the API: add, never rename.
+
+export const errorCodes = [
+  'BAD_REQUEST', // the input does not match the method's schema
+  'UNKNOWN_METHOD',
+  'NO_IDENTITY', // this home has no identity yet
+  'IDENTITY_EXISTS',
+  'LOCKED', // the identity must be unlocked first
+  'WRONG_PASSPHRASE',
+  'WEAK_PASSPHRASE',
+  'HOME_NOT_WRITABLE',
+  'HOME_TOO_NEW', // created by a newer Cleanroom than this one
+  'HOME_IN_USE', // another Cleanroom process has this home open
+  'HOME_DAMAGED',
+  'WORKER_TIMEOUT',
+  'WORKER_CRASHED',
+  'WORKER_UNAVAILABLE',
+  'UNAUTHORIZED', // shell: missing or wrong token
+  'FORBIDDEN', // shell: foreign Host or Origin; IPC: untrusted sender
+  'INTERNAL',
+] as const;
+
+export type ErrorCode = (typeof errorCodes)[number];
+
+export interface ApiError {
+  readonly code: ErrorCode;
+  readonly message: string;
+}
+
+export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: ApiError };
+
+/** Thrown inside core and hosts; turned into `{ ok: false, error }` at every boundary. */
+export class CleanroomError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string) {
+    super(message);
+    this.name = 'CleanroomError';
+    this.code = code;
+  }
+}
+
+export const ok = <T>(value: T): Result<T> => ({ ok: true, value });
+
+export const err = (code: ErrorCode, message: string): Result<never> => ({ ok: false, error: { code, message } });
+
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && (errorCodes as readonly string[]).includes(value);
+}
+
+/**
+ * Converts anything thrown into a serialisable error. Only CleanroomError messages are passed on:
+ * other exceptions can quote file paths or data, so they become a generic INTERNAL error.
+ */
+export function toApiError(thrown: unknown): ApiError {
+  if (thrown instanceof CleanroomError) return { code: thrown.code, message: thrown.message };
+  return { code: 'INTERNAL', message: 'Internal error; details are in the log.' };
+}
+
+/** Unwraps a Result at a call site that wants exceptions (CLI, renderer actions). */
+export function unwrap<T>(result: Result<T>): T {
+  if (result.ok) return result.value;
+  throw new CleanroomError(result.error.code, result.error.message);
+}
