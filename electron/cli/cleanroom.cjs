@@ -10,7 +10,8 @@ const root = path.resolve(__dirname, '..', '..');
 const bundle = path.join(root, 'build', 'out', 'cli.cjs');
 
 if (!existsSync(bundle)) {
-  const built = spawnSync(process.execPath, [path.join(root, 'build', 'build.mjs'), '--quiet'], { cwd: root, stdio: 'inherit' });
+  // Output captured: on failure the user gets one line and the command that shows the details.
+  const built = spawnSync(process.execPath, [path.join(root, 'build', 'build.mjs'), '--quiet'], { cwd: root, stdio: 'pipe' });
   if (built.status !== 0 || !existsSync(bundle)) {
     process.stderr.write('cleanroom: could not build the command (`node build/build.mjs` failed); run `npm run build` to see why.\n');
     process.exit(1);

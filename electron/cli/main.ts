@@ -23,6 +23,10 @@ function exitAfterFlush(code: number): void {
 
 let stopping: Promise<string> | null = null;
 
+// A reader that went away (`cleanroom serve | head -1`) is not worth a crash with a stack trace.
+process.stdout.on('error', () => {});
+process.stderr.on('error', () => {});
+
 runCli({
   argv: process.argv.slice(2),
   env: process.env,

@@ -7,7 +7,7 @@ import { type ApiError, CleanroomError, unwrap } from '../../shared/errors.js';
 import { groupForReading, type IdentityPublic } from '../../shared/identity.js';
 import { type Core, defaultHome, openCore } from '../core/index.js';
 import { appVersion } from '../core/version.js';
-import { ShellError, startShell } from '../shell/server.js';
+import { startShell } from '../shell/server.js';
 import {
   type Command,
   type CommandName,
@@ -62,7 +62,6 @@ export async function runCli(context: CliContext): Promise<number> {
   } catch (error) {
     if (error instanceof UsageError) return usageFailure(context, settings.json, error);
     if (error instanceof CleanroomError) return refusal(context, settings.json, { code: error.code, message: error.message });
-    if (error instanceof ShellError) return refusal(context, settings.json, { code: 'INTERNAL', message: error.message });
     if (context.env.CLEANROOM_DEBUG) context.stderr(error instanceof Error ? (error.stack ?? error.message) : String(error));
     const name = error instanceof Error ? error.name : typeof error;
     return refusal(context, settings.json, {

@@ -12,6 +12,8 @@ export interface OpenBrowserOptions {
   /** An executable to use instead of searching (a path or a name on PATH). */
   readonly browser?: string;
   readonly env?: NodeJS.ProcessEnv;
+  /** Called if the started browser later exits with a failure (e.g. it refused to run). */
+  readonly onFailedExit?: (description: string) => void;
 }
 
 export type OpenBrowserResult = { readonly ok: true; readonly browser: string } | { readonly ok: false; readonly reason: string };
@@ -115,7 +117,15 @@ export async function openBrowser(options: OpenBrowserOptions): Promise<OpenBrow
   });
   return new Promise((resolve) => {
     child.once('spawn', () => {
+      // Not keeping this process alive for the browser; still hearing of it if it fails.
       child.unref();
+      child.once('exit', (code, signal) => {
+        if (code === 0) return;
+        // The usual cause on Linux: Chromium refuses to run as root with its sandbox on, and
+        // turning the sandbox off is not a choice to make for the user.
+        const hint = process.getuid?.() === 0 ? '; Chromium does not run as root with its sandbox on' : '';
+        options.onFailedExit?.(`${found.executable} exited (${signal ?? `code ${code}`})${hint}`);
+      });
       resolve({ ok: true, browser: found.executable });
     });
     child.once('error', (error: NodeJS.ErrnoException) => {

@@ -8,7 +8,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { isApiMethod } from '../../shared/contract.js';
-import { type ApiError, type ErrorCode, type Result } from '../../shared/errors.js';
+import { type ApiError, CleanroomError, type ErrorCode, type Result } from '../../shared/errors.js';
 import type { Core } from '../core/index.js';
 import { openBrowser } from './open-browser.js';
 
@@ -221,8 +221,16 @@ export async function startShell(options: ShellOptions): Promise<Shell> {
   port = bound.port;
   const url = `http://127.0.0.1:${port}/#token=${token}`;
 
+  let closing: Promise<void> | null = null;
   if (options.open) {
-    const opened = await openBrowser({ url, home: core.home, ...(options.browser === undefined ? {} : { browser: options.browser }) });
+    const opened = await openBrowser({
+      url,
+      home: core.home,
+      ...(options.browser === undefined ? {} : { browser: options.browser }),
+      onFailedExit: (description) => {
+        if (closing === null) log(`${description}. Open this address in Chromium or Chrome: ${url}`);
+      },
+    });
     if (opened.ok) {
       log(`Opened ${opened.browser} in app mode.`);
     } else {
@@ -230,7 +238,6 @@ export async function startShell(options: ShellOptions): Promise<Shell> {
     }
   }
 
-  let closing: Promise<void> | null = null;
   return {
     url,
     port,
@@ -257,7 +264,7 @@ async function rendererRootOf(dir: string): Promise<string> {
     await fs.access(path.join(root, 'index.html'));
     return root;
   } catch {
-    throw new ShellError(`The renderer is not built (${path.join(dir, 'index.html')} is missing): run \`npm run build\`.`);
+    throw new CleanroomError('INTERNAL', `The renderer is not built (${path.join(dir, 'index.html')} is missing): run \`npm run build\`.`);
   }
 }
 
@@ -281,17 +288,11 @@ function sendMethodNotAllowed(response: http.ServerResponse, allowed: string): v
   sendError(response, 405, 'BAD_REQUEST', `Only ${allowed} is allowed here.`);
 }
 
-function listenError(error: unknown, port: number): Error {
+function listenError(error: unknown, port: number): CleanroomError {
   const code = (error as NodeJS.ErrnoException | null)?.code;
-  if (code === 'EADDRINUSE') return new ShellError(`Port ${port} on 127.0.0.1 is already in use; choose another with --port or omit it.`);
-  if (code === 'EACCES') return new ShellError(`Port ${port} on 127.0.0.1 needs special privileges; choose a port above 1023.`);
-  return new ShellError(`Could not listen on 127.0.0.1:${port} (${code ?? 'unknown error'}).`);
-}
-
-/** A shell start-up failure with a message meant for the person who started it. */
-export class ShellError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ShellError';
+  if (code === 'EADDRINUSE') {
+    return new CleanroomError('BAD_REQUEST', `Port ${port} on 127.0.0.1 is already in use; choose another with --port, or leave it out for a free one.`);
   }
+  if (code === 'EACCES') return new CleanroomError('BAD_REQUEST', `Port ${port} on 127.0.0.1 needs special privileges; choose one above 1023.`);
+  return new CleanroomError('INTERNAL', `Could not listen on 127.0.0.1:${port} (${code ?? 'unknown error'}).`);
 }

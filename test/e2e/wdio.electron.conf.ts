@@ -20,6 +20,13 @@ const chromedriverBinary = process.env.ELECTRON_CHROMEDRIVER_BIN;
 /** Homes made by this worker's sessions, removed when the session ends. */
 const sessionHomes: string[] = [];
 
+function removeSessionHomes(): void {
+  for (const home of sessionHomes.splice(0)) rmSync(home, { recursive: true, force: true });
+}
+
+// afterSession does not run when the session could not be created (e.g. Electron failed to start).
+process.once('exit', removeSessionHomes);
+
 export const config: WebdriverIO.Config = {
   ...sharedConfig,
   services: ['electron'],
@@ -48,6 +55,6 @@ export const config: WebdriverIO.Config = {
   },
 
   afterSession() {
-    for (const home of sessionHomes.splice(0)) rmSync(home, { recursive: true, force: true });
+    removeSessionHomes();
   },
 };

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -179,8 +180,9 @@ describe('cli: engine', () => {
 });
 
 describe('cli: serve', () => {
-  it('prints one JSON line as soon as it listens, answers the API with the token, and stops on SIGTERM', async () => {
+  it('prints one JSON line as soon as it listens, answers the API with the token, and stops on SIGTERM', async (t) => {
     const serve = startCli(['--home', home, 'serve', '--no-open', '--json'], cliEnv());
+    t.after(() => serve.child.kill('SIGKILL'));
     const line = await serve.firstLine;
     const announced = JSON.parse(line);
     assert.deepEqual(Object.keys(announced).sort(), ['port', 'url']);
@@ -196,7 +198,7 @@ describe('cli: serve', () => {
     assert.equal((await rawRequest({ port: announced.port, path: '/' })).status, 200);
 
     // The home belongs to the running shell: a second process is refused, clearly.
-    assertRefused(await runCli(['--home', home, 'identity', 'show'], cliEnv()), /in use|already open/i);
+    assertRefused(await runCli(['--home', home, 'identity', 'show'], cliEnv()), /is open in another Cleanroom/);
 
     serve.child.kill('SIGTERM');
     const ended = await serve.result;
@@ -208,13 +210,28 @@ describe('cli: serve', () => {
     assert.equal(after.code, 0, after.stderr);
   });
 
-  it('prints the address for people and stops on SIGINT', async () => {
+  it('prints the address for people and stops on SIGINT', async (t) => {
     const serve = startCli(['serve', '--no-open', '--port', '0'], cliEnv({ CLEANROOM_HOME: home }));
+    t.after(() => serve.child.kill('SIGKILL'));
     const line = await serve.firstLine;
     assert.match(line, /^Cleanroom is running at http:\/\/127\.0\.0\.1:\d+\/#token=[A-Za-z0-9_-]{43}$/);
     serve.child.kill('SIGINT');
     const ended = await serve.result;
     assert.equal(ended.code, 0, ended.stderr);
+  });
+});
+
+describe('cli: serve refusals', () => {
+  it('refuses a port that is taken with one line', async () => {
+    const taken = net.createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (taken.address() as net.AddressInfo).port;
+      const result = await runCli(['--home', home, 'serve', '--no-open', '--port', String(port)], cliEnv());
+      assertRefused(result, new RegExp(`Port ${port} on 127\\.0\\.0\\.1 is already in use`));
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
   });
 });
 

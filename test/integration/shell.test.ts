@@ -1,12 +1,14 @@
 // The browser shell over real loopback HTTP against a real core: token, Host and Origin checks,
 // loopback-only listening, static files with their security headers, path traversal, size cap.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type Core, openCore } from '../../electron/core/index.js';
+import { findBrowser } from '../../electron/shell/open-browser.js';
 import { maxRequestBytes, type Shell, startShell } from '../../electron/shell/server.js';
 import { tsxExecArgv, workerSourceEntry } from '../support/paths.js';
 import { postApi, rawRequest, tokenFromUrl } from '../support/shell-http.js';
@@ -240,5 +242,63 @@ describe('shell: close', () => {
 
   it('refuses to start without a built renderer, saying what to do', async () => {
     await assert.rejects(startShell({ core, rendererDir: path.join(scratch, 'missing'), open: false }), /renderer is not built.*npm run build/);
+  });
+});
+
+describe('shell: opening the browser', () => {
+  /** A stand-in for Chromium that records its arguments, one per line, then exits. */
+  function fakeBrowser(dir: string, name = 'chromium'): { executable: string; argsFile: string } {
+    mkdirSync(dir, { recursive: true });
+    const executable = path.join(dir, name);
+    const argsFile = path.join(dir, 'args.txt');
+    writeFileSync(executable, `#!/bin/sh\nprintf '%s\\n' "$@" > "${argsFile}.part" && mv "${argsFile}.part" "${argsFile}"\n`);
+    chmodSync(executable, 0o755);
+    return { executable, argsFile };
+  }
+
+  it('finds a browser from CLEANROOM_BROWSER or on PATH, and says when there is none', () => {
+    const bin = path.join(scratch, 'bin-search');
+    const { executable } = fakeBrowser(bin, 'google-chrome');
+    assert.deepEqual(findBrowser(undefined, { PATH: bin }), { ok: true, executable });
+    assert.deepEqual(findBrowser(undefined, { PATH: '', CLEANROOM_BROWSER: executable }), { ok: true, executable });
+    assert.deepEqual(findBrowser(undefined, { PATH: bin, CLEANROOM_BROWSER: 'google-chrome' }), { ok: true, executable });
+    const missing = findBrowser(undefined, { PATH: '', CLEANROOM_BROWSER: path.join(bin, 'nothing') });
+    assert.equal(missing.ok, false);
+    assert.match(!missing.ok ? missing.reason : '', /CLEANROOM_BROWSER names .*not an executable/);
+    if (process.platform === 'linux') {
+      const none = findBrowser(undefined, { PATH: path.join(scratch, 'empty-bin') });
+      assert.match(!none.ok ? none.reason : '', /No Chromium or Chrome found.*CLEANROOM_BROWSER/);
+    }
+  });
+
+  it('starts the browser in app mode with its own profile under the home', async () => {
+    const { executable, argsFile } = fakeBrowser(path.join(scratch, 'bin-open'));
+    const notes: string[] = [];
+    const opened = await startShell({ core, rendererDir: path.join(scratch, 'renderer'), open: true, browser: executable, log: (line) => notes.push(line) });
+    try {
+      assert.match(notes.join('\n'), /Opened .*chromium in app mode/);
+      // The browser runs detached; wait for it to record its arguments.
+      while (!existsSync(argsFile)) await sleep(20);
+      const args = readFileSync(argsFile, 'utf8').trim().split('\n');
+      assert.equal(args[0], `--app=${opened.url}`);
+      assert.ok(args.includes(`--user-data-dir=${path.join(core.home, 'browser-profile')}`));
+      for (const flag of ['--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']) {
+        assert.ok(args.includes(flag), flag);
+      }
+    } finally {
+      await opened.close();
+    }
+  });
+
+  it('prints the address for the user when no browser can be started', async () => {
+    const notes: string[] = [];
+    const opened = await startShell({ core, rendererDir: path.join(scratch, 'renderer'), open: true, browser: path.join(scratch, 'no-browser'), log: (line) => notes.push(line) });
+    try {
+      assert.equal(notes.length, 1);
+      assert.match(notes[0] as string, /not an executable\. Open this address in Chromium or Chrome: /);
+      assert.ok((notes[0] as string).endsWith(opened.url));
+    } finally {
+      await opened.close();
+    }
   });
 });

@@ -47,6 +47,8 @@ export function startCli(args: readonly string[], env: NodeJS.ProcessEnv = cliEn
       throw new Error(`cleanroom ended (code ${ended.code}) before printing a line; stderr: ${ended.stderr}`);
     }),
   ]);
+  // Callers that only want the result never await the first line: that is not an error.
+  lineOrExit.catch(() => {});
   return { child, firstLine: lineOrExit, result };
 }
 

@@ -54,7 +54,7 @@ export function IdentityScreen({ identity, onLock, locking }: IdentityScreenProp
         </span>
       </section>
 
-      <div className="card-grid">
+      <div className="card-grid card-grid-even">
         <section className="card" aria-labelledby="sharing-id-title">
           <div className="card-header">
             <h2 className="card-title" id="sharing-id-title">
@@ -92,7 +92,9 @@ export function IdentityScreen({ identity, onLock, locking }: IdentityScreenProp
           </div>
           <p className="card-note">The full BLAKE2b-256 hash of your public signing and encryption keys.</p>
         </section>
+      </div>
 
+      <div className="card-grid card-grid-top">
         <ChangePassphraseCard />
         <AboutMachineCard />
       </div>
@@ -146,7 +148,7 @@ function ChangePassphraseCard() {
       setConfirm('');
       setChanged(true);
     } else {
-      const target = result.error.code === 'WRONG_PASSPHRASE' ? currentRef : result.error.code === 'WEAK_PASSPHRASE' ? nextRef : currentRef;
+      const target = result.error.code === 'WEAK_PASSPHRASE' ? nextRef : currentRef;
       target.current?.focus();
       target.current?.select();
     }

@@ -87,6 +87,11 @@ describe('identity', () => {
     await browser.saveScreenshot(path.join(artifacts, app?.target === 'electron' ? 'identity-electron.png' : 'identity.png'));
   });
 
+  it('copies the sharing identifier and confirms it', async () => {
+    await byTestId('copy-sharing-id').click();
+    await expect(byTestId('copy-sharing-id')).toHaveText('Copied');
+  });
+
   it('stays unlocked across a reload and navigates between sections', async () => {
     await browser.refresh();
     await byTestId('app-shell').waitForDisplayed();
