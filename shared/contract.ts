@@ -2,7 +2,20 @@
 // their method names, channel names and types from this map; core implements it once.
 import type { Result } from './errors.js';
 import { aliasSchema, identityPublicSchema, identityStatusSchema, passphraseSchema } from './identity.js';
-import { empty, type Infer, object, oneOf, type Schema, string } from './validate.js';
+import {
+  contactSchema,
+  exportResultSchema,
+  hashHexSchema,
+  importResultSchema,
+  policyModes,
+  roomDetailSchema,
+  roomNameSchema,
+  roomRefSchema,
+  roomSummarySchema,
+  signPublicKeySchema,
+  siteSchema,
+} from './room.js';
+import { array, empty, type Infer, integer, object, oneOf, optional, type Schema, string } from './validate.js';
 
 interface MethodSpec<Req, Res> {
   readonly request: Schema<Req>;
@@ -44,6 +57,66 @@ export const api = {
     object({ current: passphraseSchema, next: passphraseSchema }),
     empty,
     'Re-seals the secret keys under a new passphrase.',
+  ),
+  'identity.card': method(
+    empty,
+    object({ card: string({ min: 1, max: 4096 }), fileName: string({ min: 1, max: 255 }) }),
+    'Your identity card: alias and public keys, self-signed, to give to people who will invite you.',
+  ),
+  'contact.import': method(
+    object({ card: string({ min: 1, max: 4096 }) }),
+    contactSchema,
+    'Imports someone\'s identity card after checking its signature and fingerprint.',
+  ),
+  'contact.list': method(empty, object({ contacts: array(contactSchema) }), 'The identity cards you have imported.'),
+  'room.create': method(
+    object({
+      name: roomNameSchema,
+      site: optional(siteSchema),
+      /** Signing keys of imported contacts; you are added yourself. */
+      members: array(signPublicKeySchema, { max: 9 }),
+      mode: optional(oneOf(policyModes)),
+      minGroupSize: optional(integer({ min: 2, max: 1_000_000 })),
+      outputRetentionDays: optional(integer({ min: 1, max: 3650 })),
+      invitationDays: optional(integer({ min: 1, max: 365 })),
+    }),
+    roomDetailSchema,
+    'Creates a room with you and 1 to 9 contacts; it is active once every member has joined.',
+  ),
+  'room.list': method(empty, object({ rooms: array(roomSummarySchema) }), 'The rooms you are in or invited to.'),
+  'room.show': method(object({ room: roomRefSchema }), roomDetailSchema, 'Members, policy, status and activity log of a room.'),
+  'room.join': method(object({ room: roomRefSchema }), roomDetailSchema, 'Accepts an invitation: signs the room\'s definition.'),
+  'room.leave': method(object({ room: roomRefSchema }), roomDetailSchema, 'Leaves a room; the others see it in the log.'),
+  'room.proposeAmendment': method(
+    object({ room: roomRefSchema, addMembers: array(signPublicKeySchema, { min: 1, max: 10 }) }),
+    roomDetailSchema,
+    'Proposes adding members; it takes effect once every current member has signed it.',
+  ),
+  'room.signAmendment': method(
+    object({ room: roomRefSchema, amendment: hashHexSchema }),
+    roomDetailSchema,
+    'Signs a pending amendment.',
+  ),
+  'packet.export': method(
+    object({
+      room: roomRefSchema,
+      /** Aliases to address; all other members when absent. */
+      to: optional(array(string({ min: 1, max: 64 }), { max: 10 })),
+      /** A file or folder to write to; absent: the packet is returned as base64. */
+      outPath: optional(string({ min: 1, max: 4096 })),
+    }),
+    exportResultSchema,
+    'Writes a signed, encrypted packet with your feed for a room, for the other members.',
+  ),
+  'packet.import': method(
+    object({
+      /** A .cleanroom file on this machine… */
+      path: optional(string({ min: 1, max: 4096 })),
+      /** …or its bytes, base64 (drag and drop in the browser). */
+      contentBase64: optional(string({ min: 1, max: 100 * 1024 * 1024 })),
+    }),
+    importResultSchema,
+    'Verifies a packet and applies what is new in it; a bad packet changes nothing.',
   ),
 } as const;
 

@@ -137,3 +137,149 @@ export function fingerprintOf(signPublicKey: Uint8Array, boxPublicKey: Uint8Arra
   const digest = hash(concatBytes(utf8('cleanroom/identity-fingerprint/v1'), signPublicKey, boxPublicKey));
   return { fingerprint: toHex(digest), sharingId: base32Crockford(digest, 20) };
 }
+
+// ---- Packets: sealed boxes, secretstream, streaming BLAKE2b. ------------------------------------
+// libsodium's sizes for the primitives below, as literals so they can be used before cryptoReady.
+
+/** crypto_secretstream_xchacha20poly1305_KEYBYTES */
+export const secretStreamKeyBytes = 32;
+/** crypto_secretstream_xchacha20poly1305_HEADERBYTES */
+export const secretStreamHeaderBytes = 24;
+/** crypto_secretstream_xchacha20poly1305_ABYTES: a pushed chunk is this much longer than its plaintext. */
+export const secretStreamOverheadBytes = 17;
+/** crypto_box_SEALBYTES: a sealed box is this much longer than its plaintext. */
+export const sealedBoxOverheadBytes = 48;
+/** crypto_sign_BYTES */
+export const signatureBytes = 64;
+
+/** Anonymous public-key encryption (crypto_box_seal) to one X25519 public key. */
+export const sealToBoxKey = (message: Uint8Array, boxPublicKey: Uint8Array): Uint8Array =>
+  sodium.crypto_box_seal(message, boxPublicKey);
+
+/** Opens a crypto_box_seal box; null when it was not sealed to this key pair or was changed. */
+export function openSealedBox(sealed: Uint8Array, boxPublicKey: Uint8Array, boxSecretKey: Uint8Array): Uint8Array | null {
+  if (sealed.length < sealedBoxOverheadBytes) return null;
+  try {
+    return sodium.crypto_box_seal_open(sealed, boxPublicKey, boxSecretKey);
+  } catch {
+    return null;
+  }
+}
+
+/** The Ed25519 public key inside a libsodium signing secret key. */
+export const signPublicKeyOf = (signSecretKey: Uint8Array): Uint8Array => sodium.crypto_sign_ed25519_sk_to_pk(signSecretKey);
+
+/** BLAKE2b fed in pieces: the same digest as `hash` over the concatenation. */
+export interface StreamingHash {
+  update(data: Uint8Array): void;
+  /** Finishes and releases the state; the hasher cannot be used afterwards. */
+  digest(): Uint8Array;
+}
+
+export function createHasher(length = 32): StreamingHash {
+  const state = sodium.crypto_generichash_init(null, length);
+  let finished = false;
+  return {
+    update(data) {
+      if (finished) throw new Error('hasher already finished');
+      sodium.crypto_generichash_update(state, data);
+    },
+    digest() {
+      if (finished) throw new Error('hasher already finished');
+      finished = true;
+      return sodium.crypto_generichash_final(state, length);
+    },
+  };
+}
+
+export type SecretStreamTag = 'message' | 'push' | 'rekey' | 'final';
+
+type SodiumState = ReturnType<typeof sodium.crypto_secretstream_xchacha20poly1305_init_pull>;
+
+const tagNumbers: Record<SecretStreamTag, () => number> = {
+  message: () => sodium.crypto_secretstream_xchacha20poly1305_TAG_MESSAGE,
+  push: () => sodium.crypto_secretstream_xchacha20poly1305_TAG_PUSH,
+  rekey: () => sodium.crypto_secretstream_xchacha20poly1305_TAG_REKEY,
+  final: () => sodium.crypto_secretstream_xchacha20poly1305_TAG_FINAL,
+};
+
+function tagName(tag: number): SecretStreamTag | null {
+  for (const name of Object.keys(tagNumbers) as SecretStreamTag[]) if (tagNumbers[name]() === tag) return name;
+  return null;
+}
+
+/**
+ * The wrappers malloc a secretstream state (which holds the derived key) in the WebAssembly heap
+ * and never free it. Wiping and freeing it ourselves keeps key material from lingering and keeps
+ * long runs (import loops, the fuzzer) from growing the heap.
+ */
+function releaseStreamState(state: SodiumState): void {
+  const runtime = (sodium as unknown as { libsodium?: { HEAPU8?: Uint8Array; _free?: (address: number) => void } }).libsodium;
+  const address = typeof state === 'number' ? (state as number) : (state as { address?: unknown }).address;
+  if (typeof address !== 'number' || !runtime?.HEAPU8 || typeof runtime._free !== 'function') return;
+  runtime.HEAPU8.fill(0, address, address + 52);
+  runtime._free(address);
+}
+
+/** crypto_secretstream_xchacha20poly1305 encryption: push chunks in order, the last one tagged final. */
+export interface SecretStreamEncryptor {
+  readonly header: Uint8Array;
+  push(chunk: Uint8Array, tag: SecretStreamTag): Uint8Array;
+  /** Wipes and frees the state; call when done (also after an error). */
+  dispose(): void;
+}
+
+export function createSecretStreamEncryptor(key: Uint8Array): SecretStreamEncryptor {
+  const { state, header } = sodium.crypto_secretstream_xchacha20poly1305_init_push(key);
+  let disposed = false;
+  return {
+    header,
+    push(chunk, tag) {
+      if (disposed) throw new Error('secretstream encryptor already disposed');
+      return sodium.crypto_secretstream_xchacha20poly1305_push(state, chunk, null, tagNumbers[tag]());
+    },
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      releaseStreamState(state);
+    },
+  };
+}
+
+export interface SecretStreamDecryptor {
+  /** The chunk's plaintext and tag; null when it does not authenticate as the next chunk. */
+  pull(cipher: Uint8Array): { message: Uint8Array; tag: SecretStreamTag } | null;
+  dispose(): void;
+}
+
+/** Null when the header or key has the wrong length. */
+export function createSecretStreamDecryptor(header: Uint8Array, key: Uint8Array): SecretStreamDecryptor | null {
+  if (header.length !== secretStreamHeaderBytes || key.length !== secretStreamKeyBytes) return null;
+  let state: SodiumState;
+  try {
+    state = sodium.crypto_secretstream_xchacha20poly1305_init_pull(header, key);
+  } catch {
+    return null;
+  }
+  let disposed = false;
+  return {
+    pull(cipher) {
+      if (disposed) throw new Error('secretstream decryptor already disposed');
+      if (cipher.length < secretStreamOverheadBytes) return null;
+      let result: { message: Uint8Array; tag: number } | false;
+      try {
+        result = sodium.crypto_secretstream_xchacha20poly1305_pull(state, cipher, null);
+      } catch {
+        return null;
+      }
+      if (result === false) return null;
+      const tag = tagName(result.tag);
+      return tag === null ? null : { message: result.message, tag };
+    },
+    dispose() {
+      if (disposed) return;
+      disposed = true;
+      releaseStreamState(state);
+    },
+  };
+}

@@ -16,6 +16,13 @@ export const errorCodes = [
   'WORKER_TIMEOUT',
   'WORKER_CRASHED',
   'WORKER_UNAVAILABLE',
+  'NOT_FOUND', // no room, contact, member or amendment by that name or id
+  'AMBIGUOUS', // a name or id prefix matches more than one thing
+  'BAD_CARD', // an identity card that is malformed, or whose fingerprint or signature does not match
+  'BAD_PACKET', // a packet refused by its checks; the message says which check
+  'NOT_A_MEMBER', // signed by, or addressed to, someone who is not a member of the room
+  'NOT_ALLOWED', // the room's state does not allow this now (not active, already joined, expired...)
+  'FILE_ERROR', // a file could not be read or written; the message names it
   'UNAUTHORIZED', // shell: missing or wrong token
   'FORBIDDEN', // shell: foreign Host or Origin; IPC: untrusted sender
   'INTERNAL',

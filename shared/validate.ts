@@ -82,13 +82,14 @@ export function oneOf<const T extends readonly string[]>(options: T): Schema<T[n
   };
 }
 
-export function array<T>(item: Schema<T>, rules: { max?: number } = {}): Schema<T[]> {
-  const { max = 100_000 } = rules;
+export function array<T>(item: Schema<T>, rules: { min?: number; max?: number } = {}): Schema<T[]> {
+  const { min = 0, max = 100_000 } = rules;
   return {
     describe: `${item.describe}[]`,
     check(value, path) {
       if (!Array.isArray(value)) return fail(path, `${where(path)} must be a list`);
       if (value.length > max) return fail(path, `${where(path)} must have at most ${max} items`);
+      if (value.length < min) return fail(path, `${where(path)} must have at least ${min} item${min === 1 ? '' : 's'}`);
       const out: T[] = [];
       for (let i = 0; i < value.length; i++) {
         const result = item.check(value[i], `${path}[${i}]`);

@@ -18,11 +18,22 @@ interface OptionSpec {
   readonly name: string;
   /** Placeholder for the value, e.g. "DIR"; absent for a flag. */
   readonly value?: string;
+  /** Takes one or more values: `--member a b` and `--member a --member b` both work. */
+  readonly list?: true;
+  readonly required?: true;
   readonly summary: string;
+}
+
+interface ArgumentSpec {
+  /** Placeholder, e.g. "ROOM". */
+  readonly name: string;
+  /** One or more of them, up to the end of the line. */
+  readonly variadic?: true;
 }
 
 interface CommandSpec {
   readonly words: readonly string[];
+  readonly arguments?: readonly ArgumentSpec[];
   readonly options: readonly OptionSpec[];
   readonly summary: string;
   /** Extra lines for `cleanroom <command> --help`. */
@@ -32,6 +43,13 @@ interface CommandSpec {
 const summaryOf = (method: ApiMethod): string => api[method].summary;
 
 const passphraseSource = 'The passphrase is read from CLEANROOM_PASSPHRASE or the first line of --passphrase-file F.';
+const roomRef = 'ROOM is the room\'s exact name, its id, or the first 6 or more digits of its id.';
+const outPacket = (what: string): OptionSpec => ({
+  name: 'out',
+  value: 'F',
+  required: true,
+  summary: `Write ${what} to file F, or into folder F under a generated name.`,
+});
 
 export const globalOptions: readonly OptionSpec[] = [
   { name: 'home', value: 'DIR', summary: 'Home folder (default: CLEANROOM_HOME or the desktop app\'s home).' },
@@ -59,6 +77,12 @@ export const commandSpecs = {
     summary: summaryOf('identity.changePassphrase'),
     details: ['The current passphrase is read from CLEANROOM_PASSPHRASE or the first line of --passphrase-file F.'],
   },
+  'identity card': {
+    words: ['identity', 'card'],
+    options: [{ name: 'out', value: 'F', summary: 'Write the card to file F, or into folder F (default: print it).' }],
+    summary: summaryOf('identity.card'),
+    details: [passphraseSource],
+  },
   serve: {
     words: ['serve'],
     options: [
@@ -67,6 +91,93 @@ export const commandSpecs = {
     ],
     summary: 'Serves Cleanroom to a browser on 127.0.0.1 and opens Chromium in app mode; stops on Ctrl-C.',
     details: ['With --json, prints one line {"url":"...","port":N} as soon as it listens.'],
+  },
+  'contact import': {
+    words: ['contact', 'import'],
+    arguments: [{ name: 'CARD', variadic: true }],
+    options: [],
+    summary: summaryOf('contact.import'),
+    details: ['Compare the sharing identifier it prints with the person, by phone or in person.'],
+  },
+  'contact list': {
+    words: ['contact', 'list'],
+    options: [],
+    summary: summaryOf('contact.list'),
+  },
+  'room create': {
+    words: ['room', 'create'],
+    options: [
+      { name: 'name', value: 'NAME', required: true, summary: 'The room\'s name, shown to every member.' },
+      { name: 'site', value: 'S', summary: 'Where the room\'s data lives or what it is for (optional).' },
+      { name: 'member', value: 'CARD', list: true, required: true, summary: 'Identity card file of a member to invite (1 to 9).' },
+      { name: 'mode', value: 'MODE', summary: 'aggregate (default): only policy-checked aggregates; reviewed: any read-only SQL everyone approved.' },
+      { name: 'min-group-size', value: 'K', summary: 'Suppress output groups with fewer than K people (default 10).' },
+      { name: 'retention-days', value: 'D', summary: 'Keep output tables D days (default 30).' },
+      { name: 'invitation-days', value: 'D', summary: 'The invitation expires after D days (default 14).' },
+      outPacket('the invitation packet'),
+    ],
+    summary: 'Imports the members\' cards, creates the room and writes the invitation packet for them.',
+    details: [passphraseSource],
+  },
+  'room list': {
+    words: ['room', 'list'],
+    options: [],
+    summary: summaryOf('room.list'),
+  },
+  'room show': {
+    words: ['room', 'show'],
+    arguments: [{ name: 'ROOM' }],
+    options: [],
+    summary: summaryOf('room.show'),
+    details: [roomRef],
+  },
+  'room join': {
+    words: ['room', 'join'],
+    arguments: [{ name: 'ROOM' }],
+    options: [outPacket('a packet announcing it')],
+    summary: 'Accepts an invitation and writes a packet for the other members.',
+    details: [roomRef, passphraseSource],
+  },
+  'room leave': {
+    words: ['room', 'leave'],
+    arguments: [{ name: 'ROOM' }],
+    options: [outPacket('a packet announcing it')],
+    summary: 'Leaves a room and writes a packet telling the other members.',
+    details: [roomRef, passphraseSource],
+  },
+  'room amend': {
+    words: ['room', 'amend'],
+    arguments: [{ name: 'ROOM' }],
+    options: [
+      { name: 'add', value: 'CARD', list: true, required: true, summary: 'Identity card file of a member to add.' },
+      outPacket('the proposal'),
+    ],
+    summary: 'Proposes adding members (every current member must sign) and writes a packet with the proposal.',
+    details: [roomRef, passphraseSource],
+  },
+  'room sign-amendment': {
+    words: ['room', 'sign-amendment'],
+    arguments: [{ name: 'ROOM' }, { name: 'AMENDMENT' }],
+    options: [outPacket('a packet with your signature')],
+    summary: 'Signs a pending amendment and writes a packet with your signature.',
+    details: [roomRef, 'AMENDMENT is the amendment\'s id, or the first 6 or more digits of it (see `cleanroom room show`).', passphraseSource],
+  },
+  'packet import': {
+    words: ['packet', 'import'],
+    arguments: [{ name: 'F', variadic: true }],
+    options: [],
+    summary: 'Verifies packets and applies what is new in them; a bad packet changes nothing.',
+    details: ['Prints one line per file. Exit code 1 if any file was refused; the others are still applied.', passphraseSource],
+  },
+  'packet export': {
+    words: ['packet', 'export'],
+    arguments: [{ name: 'ROOM' }],
+    options: [
+      outPacket('the packet'),
+      { name: 'to', value: 'ALIAS', list: true, summary: 'Address only these members (default: every other member).' },
+    ],
+    summary: summaryOf('packet.export'),
+    details: [roomRef, passphraseSource],
   },
   engine: {
     words: ['engine'],
@@ -85,15 +196,44 @@ export interface GlobalSettings {
   readonly passphraseFile?: string;
 }
 
+export const policyModeNames = ['aggregate', 'reviewed'] as const;
+
 export type Command =
   | { readonly name: 'identity create'; readonly alias: string }
   | { readonly name: 'identity show' }
   | { readonly name: 'identity passphrase'; readonly newPassphraseFile: string }
+  | { readonly name: 'identity card'; readonly out?: string }
+  | { readonly name: 'contact import'; readonly cards: readonly string[] }
+  | { readonly name: 'contact list' }
+  | {
+      readonly name: 'room create';
+      readonly roomName: string;
+      readonly site?: string;
+      readonly members: readonly string[];
+      readonly mode?: (typeof policyModeNames)[number];
+      readonly minGroupSize?: number;
+      readonly outputRetentionDays?: number;
+      readonly invitationDays?: number;
+      readonly out: string;
+    }
+  | { readonly name: 'room list' }
+  | { readonly name: 'room show'; readonly room: string }
+  | { readonly name: 'room join'; readonly room: string; readonly out: string }
+  | { readonly name: 'room leave'; readonly room: string; readonly out: string }
+  | { readonly name: 'room amend'; readonly room: string; readonly add: readonly string[]; readonly out: string }
+  | { readonly name: 'room sign-amendment'; readonly room: string; readonly amendment: string; readonly out: string }
+  | { readonly name: 'packet import'; readonly files: readonly string[] }
+  | { readonly name: 'packet export'; readonly room: string; readonly out: string; readonly to?: readonly string[] }
   | { readonly name: 'serve'; readonly port: number; readonly open: boolean }
   | { readonly name: 'engine' };
 
+/** Words that start several commands: `cleanroom room --help` lists them. */
+export const commandGroups = ['identity', 'contact', 'room', 'packet'] as const;
+export type CommandGroup = (typeof commandGroups)[number];
+export type HelpTopic = CommandName | CommandGroup | null;
+
 export type Invocation =
-  | { readonly kind: 'help'; readonly topic: CommandName | 'identity' | null }
+  | { readonly kind: 'help'; readonly topic: HelpTopic }
   | { readonly kind: 'version' }
   | { readonly kind: 'run'; readonly settings: GlobalSettings; readonly command: Command };
 
@@ -113,7 +253,7 @@ const globalNames = new Set(globalOptions.map((option) => option.name));
 /** Parses argv (without node and the script). Throws UsageError for anything it cannot run. */
 export function parseArgs(argv: readonly string[]): Invocation {
   const words: string[] = [];
-  const given = new Map<string, string | true>();
+  const given = new Map<string, string | string[] | true>();
   let endOfOptions = false;
 
   for (let i = 0; i < argv.length; i++) {
@@ -138,6 +278,15 @@ export function parseArgs(argv: readonly string[]): Invocation {
     if (secretReason !== undefined) throw new UsageError(`--${name} is refused: ${secretReason}.`);
     const spec = optionsByName.get(name);
     if (spec === undefined) throw new UsageError(`unknown option --${name}`);
+    if (spec.list) {
+      // Every value up to the next option: `--member a.card b.card` (a shell glob) or repeated.
+      const values = (given.get(name) as string[] | undefined) ?? [];
+      if (equals !== -1) values.push(token.slice(equals + 1));
+      else while (i + 1 < argv.length && !(argv[i + 1] as string).startsWith('-')) values.push(argv[++i] as string);
+      if (values.length === 0) throw new UsageError(`--${name} needs a value: --${name} ${spec.value}`);
+      given.set(name, values);
+      continue;
+    }
     if (given.has(name)) throw new UsageError(`--${name} is given more than once`);
 
     if (spec.value === undefined) {
@@ -164,7 +313,7 @@ export function parseArgs(argv: readonly string[]): Invocation {
   if (given.has('version')) return { kind: 'version' };
   if (words.length === 0) throw new UsageError('no command given');
 
-  const name = resolveCommand(words);
+  const { name, args } = resolveCommand(words);
   const spec: CommandSpec = commandSpecs[name];
   const allowed = new Set(spec.options.map((option) => option.name));
   for (const option of given.keys()) {
@@ -186,6 +335,24 @@ export function parseArgs(argv: readonly string[]): Invocation {
     if (value === '') throw new UsageError(`--${option} needs a non-empty value`, name);
     return value;
   };
+  const list = (option: string): string[] | undefined => {
+    const value = given.get(option);
+    if (!Array.isArray(value)) return undefined;
+    for (const item of value) nonEmpty(option, item);
+    return value;
+  };
+  const requiredList = (option: string): string[] => {
+    const value = list(option);
+    if (value === undefined) throw new UsageError(`\`cleanroom ${name}\` needs --${option}`, name);
+    return value;
+  };
+  const whole = (option: string): number | undefined => {
+    const value = text(option);
+    if (value === undefined) return undefined;
+    if (!/^\d{1,9}$/.test(value)) throw new UsageError(`--${option} must be a whole number, not "${value}"`, name);
+    return Number(value);
+  };
+  const arg = (index: number): string => args[index] as string;
 
   const home = text('home');
   const passphraseFile = text('passphrase-file');
@@ -206,7 +373,60 @@ export function parseArgs(argv: readonly string[]): Invocation {
     case 'serve':
       command = { name, port: parsePort(text('port'), name), open: !given.has('no-open') };
       break;
+    case 'identity card': {
+      const out = text('out');
+      command = out === undefined ? { name } : { name, out: nonEmpty('out', out) };
+      break;
+    }
+    case 'contact import':
+      command = { name, cards: args };
+      break;
+    case 'room create': {
+      const mode = text('mode');
+      if (mode !== undefined && !(policyModeNames as readonly string[]).includes(mode)) {
+        throw new UsageError(`--mode must be ${policyModeNames.join(' or ')}, not "${mode}"`, name);
+      }
+      const site = text('site');
+      const minGroupSize = whole('min-group-size');
+      const outputRetentionDays = whole('retention-days');
+      const invitationDays = whole('invitation-days');
+      command = {
+        name,
+        roomName: required('name'),
+        members: requiredList('member'),
+        out: nonEmpty('out', required('out')),
+        ...(site === undefined ? {} : { site }),
+        ...(mode === undefined ? {} : { mode: mode as (typeof policyModeNames)[number] }),
+        ...(minGroupSize === undefined ? {} : { minGroupSize }),
+        ...(outputRetentionDays === undefined ? {} : { outputRetentionDays }),
+        ...(invitationDays === undefined ? {} : { invitationDays }),
+      };
+      break;
+    }
+    case 'room show':
+      command = { name, room: arg(0) };
+      break;
+    case 'room join':
+    case 'room leave':
+      command = { name, room: arg(0), out: nonEmpty('out', required('out')) };
+      break;
+    case 'room amend':
+      command = { name, room: arg(0), add: requiredList('add'), out: nonEmpty('out', required('out')) };
+      break;
+    case 'room sign-amendment':
+      command = { name, room: arg(0), amendment: arg(1), out: nonEmpty('out', required('out')) };
+      break;
+    case 'packet import':
+      command = { name, files: args };
+      break;
+    case 'packet export': {
+      const to = list('to');
+      command = { name, room: arg(0), out: nonEmpty('out', required('out')), ...(to === undefined ? {} : { to }) };
+      break;
+    }
     case 'identity show':
+    case 'contact list':
+    case 'room list':
     case 'engine':
       command = { name };
       break;
@@ -214,27 +434,38 @@ export function parseArgs(argv: readonly string[]): Invocation {
   return { kind: 'run', settings, command };
 }
 
-function resolveCommand(words: readonly string[]): CommandName {
+const isGroup = (word: string | undefined): word is CommandGroup => (commandGroups as readonly string[]).includes(word ?? '');
+
+/** The command named by the leading words, and the words after them as its arguments. */
+function resolveCommand(words: readonly string[]): { name: CommandName; args: string[] } {
   for (const name of commandNames) {
     const spec: CommandSpec = commandSpecs[name];
     if (spec.words.length > words.length) continue;
     if (!spec.words.every((word, index) => words[index] === word)) continue;
-    const extra = words.slice(spec.words.length);
-    if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}" after \`cleanroom ${name}\``, name);
-    return name;
+    const args = words.slice(spec.words.length);
+    const expected = spec.arguments ?? [];
+    const variadic = expected[expected.length - 1]?.variadic === true;
+    if (args.length < expected.length) {
+      throw new UsageError(`\`cleanroom ${name}\` needs ${expected.slice(args.length).map((arg) => arg.name).join(' ')}`, name);
+    }
+    if (args.length > expected.length && !variadic) {
+      throw new UsageError(`unexpected argument "${args[expected.length]}" after \`cleanroom ${name}\``, name);
+    }
+    return { name, args };
   }
-  if (words[0] === 'identity') {
-    const subcommands = commandNames.filter((name) => name.startsWith('identity ')).map((name) => name.slice(9));
-    if (words.length === 1) throw new UsageError(`\`cleanroom identity\` needs a subcommand: ${subcommands.join(', ')}`);
-    throw new UsageError(`unknown command "identity ${words[1]}"; identity subcommands are: ${subcommands.join(', ')}`);
+  const group = words[0];
+  if (isGroup(group)) {
+    const subcommands = commandNames.filter((name) => name.startsWith(`${group} `)).map((name) => name.slice(group.length + 1));
+    if (words.length === 1) throw new UsageError(`\`cleanroom ${group}\` needs a subcommand: ${subcommands.join(', ')}`);
+    throw new UsageError(`unknown command "${group} ${words[1]}"; ${group} subcommands are: ${subcommands.join(', ')}`);
   }
   throw new UsageError(`unknown command "${words[0]}"`);
 }
 
-function helpTopic(words: readonly string[]): CommandName | 'identity' | null {
+function helpTopic(words: readonly string[]): HelpTopic {
   if (words.length === 0) return null;
-  if (words.length === 1 && words[0] === 'identity') return 'identity';
-  return resolveCommand(words);
+  if (words.length === 1 && isGroup(words[0])) return words[0];
+  return resolveCommand(words).name;
 }
 
 function parsePort(value: string | undefined, command: CommandName): number {
@@ -247,24 +478,28 @@ function parsePort(value: string | undefined, command: CommandName): number {
 
 // ---- help text -------------------------------------------------------------------------------
 
-const optionLine = (option: OptionSpec): string => {
-  const left = option.value === undefined ? `--${option.name}` : `--${option.name} ${option.value}`;
-  return `  ${left.padEnd(26)}${option.summary}`;
-};
+const optionText = (option: OptionSpec): string =>
+  option.value === undefined ? `--${option.name}` : `--${option.name} ${option.value}${option.list ? '...' : ''}`;
+
+const optionLine = (option: OptionSpec): string => `  ${optionText(option).padEnd(26)}${option.summary}`;
+
+/** Options every use of the command needs (shown without brackets). */
+const alwaysRequired = new Set<CommandName>(['identity create', 'identity passphrase']);
 
 /** The one-line usage of a command, e.g. "cleanroom identity create --alias NAME". */
 export function usageLine(name: CommandName): string {
   const spec: CommandSpec = commandSpecs[name];
+  const args = (spec.arguments ?? []).map((arg) => (arg.variadic ? `${arg.name}...` : arg.name));
   const options = spec.options.map((option) => {
-    const text = option.value === undefined ? `--${option.name}` : `--${option.name} ${option.value}`;
-    return name === 'identity create' || name === 'identity passphrase' ? text : `[${text}]`;
+    const text = optionText(option);
+    return option.required || alwaysRequired.has(name) ? text : `[${text}]`;
   });
-  return ['cleanroom', name, ...options].join(' ');
+  return ['cleanroom', name, ...args, ...options].join(' ');
 }
 
-export function helpText(topic: CommandName | 'identity' | null): string {
-  if (topic === null || topic === 'identity') {
-    const names = topic === null ? commandNames : commandNames.filter((name) => name.startsWith('identity '));
+export function helpText(topic: HelpTopic): string {
+  if (topic === null || isGroup(topic)) {
+    const names = topic === null ? commandNames : commandNames.filter((name) => name.startsWith(`${topic} `));
     return [
       'Cleanroom: offline data clean rooms.',
       '',

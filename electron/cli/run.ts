@@ -2,38 +2,16 @@
 // and an exit code. No business logic lives here: every decision (is this passphrase strong
 // enough, may this home be opened, ...) is core's, reached through `core.dispatch`.
 import path from 'node:path';
-import { type ApiMethod, type ApiRequest, type ApiResponse } from '../../shared/contract.js';
-import { type ApiError, CleanroomError, unwrap } from '../../shared/errors.js';
+import { type ApiError, CleanroomError } from '../../shared/errors.js';
 import { groupForReading, type IdentityPublic } from '../../shared/identity.js';
-import { type Core, defaultHome, openCore } from '../core/index.js';
 import { appVersion } from '../core/version.js';
 import { startShell } from '../shell/server.js';
-import {
-  type Command,
-  type CommandName,
-  type GlobalSettings,
-  helpText,
-  type Invocation,
-  parseArgs,
-  usageHint,
-  UsageError,
-} from './args.js';
-import { passphraseFrom, readPassphraseFile } from './passphrase.js';
+import { type Command, type GlobalSettings, helpText, type Invocation, parseArgs, usageHint, UsageError } from './args.js';
+import { readPassphraseFile } from './passphrase.js';
+import { roomCommands, type RoomCommand } from './rooms.js';
+import { type CliContext, exitCodes, invoke, openCliCore, report, requirePassphrase, withCore } from './session.js';
 
-export const exitCodes = { ok: 0, refused: 1, usage: 2 } as const;
-
-export interface CliContext {
-  /** Arguments after `node cli.cjs`. */
-  readonly argv: readonly string[];
-  readonly env: NodeJS.ProcessEnv;
-  /** The folder holding the bundles: worker.cjs and renderer/ are found here. */
-  readonly bundleDir: string;
-  /** Writes one line (a newline is added). */
-  readonly stdout: (line: string) => void;
-  readonly stderr: (line: string) => void;
-  /** Resolves when the process is asked to stop; listening starts on the first call. */
-  readonly stopRequested: () => Promise<string>;
-}
+export { type CliContext, exitCodes } from './session.js';
 
 /** Runs one command line and returns its exit code. Never throws. */
 export async function runCli(context: CliContext): Promise<number> {
@@ -126,6 +104,8 @@ async function runCommand(context: CliContext, settings: GlobalSettings, command
     }
     case 'serve':
       return serve(context, settings, command);
+    default:
+      return roomCommands(context, settings, command satisfies RoomCommand);
   }
 }
 
@@ -157,41 +137,6 @@ async function serve(context: CliContext, settings: GlobalSettings, command: Ext
   }
   if (!settings.json) context.stdout('Cleanroom stopped.');
   return exitCodes.ok;
-}
-
-function openCliCore(context: CliContext, settings: GlobalSettings, host: 'cli' | 'shell'): Promise<Core> {
-  return openCore({
-    home: settings.home === undefined ? defaultHome(context.env) : path.resolve(settings.home),
-    host,
-    workerEntry: path.join(context.bundleDir, 'worker.cjs'),
-  });
-}
-
-async function withCore<T>(context: CliContext, settings: GlobalSettings, use: (core: Core) => Promise<T>): Promise<T> {
-  const core = await openCliCore(context, settings, 'cli');
-  try {
-    return await use(core);
-  } finally {
-    await core.close();
-  }
-}
-
-/** Calls core through `dispatch`, so the request is checked against the contract like any host's. */
-async function invoke<M extends ApiMethod>(core: Core, method: M, request: ApiRequest<M>): Promise<ApiResponse<M>> {
-  return unwrap(await core.dispatch(method, request)) as ApiResponse<M>;
-}
-
-function requirePassphrase(context: CliContext, settings: GlobalSettings, command: CommandName): string {
-  const passphrase = passphraseFrom(settings.passphraseFile, context.env);
-  if (passphrase === null) {
-    throw new UsageError('this command needs the passphrase: set CLEANROOM_PASSPHRASE or use --passphrase-file F', command);
-  }
-  return passphrase;
-}
-
-function report(context: CliContext, settings: GlobalSettings, value: unknown, lines: readonly string[]): void {
-  if (settings.json) context.stdout(JSON.stringify({ ok: true, value }));
-  else for (const line of lines) context.stdout(line);
 }
 
 function identityLines(identity: IdentityPublic): string[] {

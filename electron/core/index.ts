@@ -10,9 +10,13 @@ import {
 } from '../../shared/contract.js';
 import { cryptoReady } from '../../shared/crypto.js';
 import { CleanroomError, type Result, toApiError } from '../../shared/errors.js';
+import { cardFileName, encodeCard, makeCard } from '../../shared/card.js';
 import { parse } from '../../shared/validate.js';
+import { Contacts } from './contacts.js';
 import { type HostKind, openHome } from './home.js';
 import { Keystore } from './keystore.js';
+import { Packets } from './packets.js';
+import { Rooms } from './rooms.js';
 import { appVersion } from './version.js';
 import { type WorkerLauncher, WorkerHost } from './worker-host.js';
 
@@ -30,6 +34,8 @@ export interface CoreOptions {
   readonly launchWorker?: WorkerLauncher;
   /** better-sqlite3 binding built for Electron's ABI, when running inside Electron. */
   readonly sqliteNativeBinding?: string;
+  /** The time core acts at; tests move it to reach expiry dates. */
+  readonly clock?: () => Date;
 }
 
 export interface Core {
@@ -52,6 +58,15 @@ export async function openCore(options: CoreOptions): Promise<Core> {
   await cryptoReady();
   const home = openHome(options.home, options.host, { nativeBinding: options.sqliteNativeBinding });
   const keystore = new Keystore(home.db);
+  const clock = options.clock ?? (() => new Date());
+  const contacts = new Contacts(home.db, clock);
+  const rooms = new Rooms(home.db, contacts, clock);
+  const packets = new Packets(home.db, rooms, clock);
+  const me = () => keystore.publicIdentity();
+  const identityOrNull = () => {
+    const status = keystore.status();
+    return status.state === 'none' ? null : status.identity;
+  };
   const worker = new WorkerHost({
     entry: options.workerEntry,
     execArgv: options.workerExecArgv,
@@ -72,6 +87,46 @@ export async function openCore(options: CoreOptions): Promise<Core> {
       keystore.changePassphrase(current, next);
       return {};
     },
+    'identity.card': async () => {
+      const identity = me();
+      const card = makeCard(identity, keystore.keys().signSecretKey);
+      return { card: encodeCard(card), fileName: cardFileName(identity.alias) };
+    },
+    'contact.import': async ({ card }) => contacts.import(card, identityOrNull()),
+    'contact.list': async () => ({ contacts: contacts.list() }),
+    'room.create': async (request) => {
+      const identity = me();
+      const room = rooms.create(request, identity, keystore.keys());
+      return rooms.detailOf(room, identity);
+    },
+    'room.list': async () => ({ rooms: rooms.list(me()) }),
+    'room.show': async ({ room }) => rooms.detailOf(rooms.resolve(room), me()),
+    'room.join': async ({ room }) => {
+      const identity = me();
+      const stored = rooms.resolve(room);
+      rooms.join(stored, identity, keystore.keys());
+      return rooms.detailOf(stored, identity);
+    },
+    'room.leave': async ({ room }) => {
+      const identity = me();
+      const stored = rooms.resolve(room);
+      rooms.leave(stored, identity, keystore.keys());
+      return rooms.detailOf(stored, identity);
+    },
+    'room.proposeAmendment': async ({ room, addMembers }) => {
+      const identity = me();
+      const stored = rooms.resolve(room);
+      rooms.proposeAmendment(stored, identity, keystore.keys(), addMembers);
+      return rooms.detailOf(stored, identity);
+    },
+    'room.signAmendment': async ({ room, amendment }) => {
+      const identity = me();
+      const stored = rooms.resolve(room);
+      rooms.signAmendment(stored, identity, keystore.keys(), amendment);
+      return rooms.detailOf(stored, identity);
+    },
+    'packet.export': async (request) => packets.export(request, me(), keystore.keys()),
+    'packet.import': async (request) => packets.import(request, me(), keystore.keys()),
   };
 
   let closed = false;

@@ -28,6 +28,81 @@ export const migrations: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 2,
+    name: 'rooms',
+    sql: `
+      -- Identity cards imported from other people. Keys are base64url, as they appear in cards,
+      -- room definitions and entries.
+      CREATE TABLE contacts (
+        sign_public_key TEXT PRIMARY KEY,
+        box_public_key TEXT NOT NULL UNIQUE,
+        alias TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        fingerprint TEXT NOT NULL,
+        sharing_id TEXT NOT NULL,
+        -- The card as imported (its canonical text), so it can be shown or passed on unchanged.
+        card TEXT NOT NULL,
+        imported_at TEXT NOT NULL
+      ) STRICT;
+
+      -- Rooms this home created or was invited to. The definition is immutable: its canonical
+      -- hash is the id. Everything else about a room is derived from its entries.
+      CREATE TABLE rooms (
+        id TEXT PRIMARY KEY CHECK (length(id) = 64),
+        name TEXT NOT NULL,
+        definition TEXT NOT NULL,
+        -- 'created' here, or learnt from an 'invitation' packet.
+        origin TEXT NOT NULL CHECK (origin IN ('created', 'invitation')),
+        added_at TEXT NOT NULL
+      ) STRICT;
+
+      -- Every member's signed feed entries, as verified on arrival. One entry per (room, author,
+      -- seq): a second, different one is equivocation and goes to alerts instead.
+      CREATE TABLE entries (
+        room TEXT NOT NULL REFERENCES rooms (id),
+        author TEXT NOT NULL,
+        seq INTEGER NOT NULL CHECK (seq >= 1),
+        id TEXT NOT NULL UNIQUE,
+        -- Canonical text of the unsigned entry: exactly the bytes its signature covers.
+        entry TEXT NOT NULL,
+        signature TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        PRIMARY KEY (room, author, seq)
+      ) STRICT;
+
+      -- Security alerts, e.g. two different entries signed with the same author and seq.
+      CREATE TABLE alerts (
+        id INTEGER PRIMARY KEY,
+        room TEXT NOT NULL REFERENCES rooms (id),
+        kind TEXT NOT NULL CHECK (kind IN ('equivocation', 'invalid-entry')),
+        author TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        detail TEXT NOT NULL,
+        raised_at TEXT NOT NULL,
+        -- Canonical text of the signed entry kept, and of the one that conflicts with it.
+        kept_entry TEXT NOT NULL,
+        conflicting_entry TEXT NOT NULL,
+        -- The same conflict arriving again (a replayed packet) raises no second alert.
+        UNIQUE (room, kind, author, seq, conflicting_entry)
+      ) STRICT;
+
+      -- Packets applied (refused ones change nothing, so they are not here either).
+      CREATE TABLE imports (
+        id INTEGER PRIMARY KEY,
+        packet_hash TEXT NOT NULL,
+        room TEXT NOT NULL REFERENCES rooms (id),
+        sender TEXT NOT NULL,
+        imported_at TEXT NOT NULL,
+        accepted INTEGER NOT NULL,
+        ignored INTEGER NOT NULL,
+        alerts INTEGER NOT NULL,
+        summary TEXT NOT NULL
+      ) STRICT;
+
+      CREATE INDEX alerts_by_room ON alerts (room);
+      CREATE INDEX imports_by_room ON imports (room);
+    `,
+  },
 ];
 
 export const latestSchemaVersion = migrations.length === 0 ? 0 : (migrations[migrations.length - 1] as Migration).version;

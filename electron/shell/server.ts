@@ -37,6 +37,12 @@ export interface Shell {
 }
 
 export const maxRequestBytes = 1024 * 1024;
+/**
+ * `packet.import` carries a whole packet as base64 (drag and drop in the browser): up to the
+ * contract's 100 MiB of base64, plus room for the JSON around it.
+ */
+export const maxPacketRequestBytes = 100 * 1024 * 1024 + 64 * 1024;
+const requestLimitOf = (method: string): number => (method === 'packet.import' ? maxPacketRequestBytes : maxRequestBytes);
 /** Beyond this an oversized body is no longer read to its end: the connection is closed. */
 const maxDrainBytes = 16 * maxRequestBytes;
 
@@ -128,7 +134,7 @@ export async function startShell(options: ShellOptions): Promise<Shell> {
       request.resume();
       return sendError(response, 404, 'UNKNOWN_METHOD', `Unknown method "${method.slice(0, 100)}".`);
     }
-    const body = await readBody(request, response);
+    const body = await readBody(request, response, requestLimitOf(method));
     if (body === null) return;
     let parsed: unknown;
     try {
@@ -149,23 +155,24 @@ export async function startShell(options: ShellOptions): Promise<Shell> {
   }
 
   /** The body, or null after answering 413 because it is too large. */
-  async function readBody(request: http.IncomingMessage, response: http.ServerResponse): Promise<Buffer | null> {
-    if (Number(request.headers['content-length'] ?? '0') > maxDrainBytes) return sendTooLarge(response, true);
+  async function readBody(request: http.IncomingMessage, response: http.ServerResponse, limit: number): Promise<Buffer | null> {
+    const drainLimit = Math.max(maxDrainBytes, limit);
+    if (Number(request.headers['content-length'] ?? '0') > drainLimit) return sendTooLarge(response, limit, true);
     const chunks: Buffer[] = [];
     let size = 0;
     for await (const chunk of request as AsyncIterable<Buffer>) {
       size += chunk.length;
-      if (size <= maxRequestBytes) chunks.push(chunk);
-      else if (size > maxDrainBytes) return sendTooLarge(response, true);
+      if (size <= limit) chunks.push(chunk);
+      else if (size > drainLimit) return sendTooLarge(response, limit, true);
     }
     // A moderately oversized body is read to its end and dropped, so that the client, still
     // sending, is not cut off before it can read the answer.
-    return size > maxRequestBytes ? sendTooLarge(response, false) : Buffer.concat(chunks);
+    return size > limit ? sendTooLarge(response, limit, false) : Buffer.concat(chunks);
   }
 
-  function sendTooLarge(response: http.ServerResponse, closeConnection: boolean): null {
+  function sendTooLarge(response: http.ServerResponse, limit: number, closeConnection: boolean): null {
     if (closeConnection) response.setHeader('Connection', 'close');
-    sendError(response, 413, 'BAD_REQUEST', `The request body is larger than ${maxRequestBytes} bytes.`);
+    sendError(response, 413, 'BAD_REQUEST', `The request body is larger than ${limit} bytes.`);
     return null;
   }
 

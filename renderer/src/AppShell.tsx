@@ -1,10 +1,13 @@
-// The unlocked app: sidebar navigation on the left, the chosen section on the right.
+// The unlocked app: sidebar navigation on the left, the chosen section on the right. It also holds
+// what must outlive a section switch: the Exchange inbox's results and which room is open.
+import { useEffect, useState } from 'react';
 import { type IdentityPublic, groupForReading } from '../../shared/identity.js';
 import { Icon, type IconName, Logo } from './components/Icon.js';
 import { initials, trustLine } from './format.js';
 import { ExchangeScreen } from './screens/ExchangeScreen.js';
 import { IdentityScreen } from './screens/IdentityScreen.js';
-import { RoomsScreen } from './screens/RoomsScreen.js';
+import { RoomsScreen, type RoomsView } from './screens/RoomsScreen.js';
+import { useInbox } from './useInbox.js';
 
 export const sections = ['rooms', 'exchange', 'identity'] as const;
 export type Section = (typeof sections)[number];
@@ -24,6 +27,35 @@ export interface AppShellProps {
 }
 
 export function AppShell({ identity, section, onNavigate, onLock, locking }: AppShellProps) {
+  const inbox = useInbox();
+  const [roomsView, setRoomsView] = useState<RoomsView>({ kind: 'list' });
+
+  useEffect(() => {
+    // A file dropped outside a drop zone would make the browser open it in place of the app.
+    const refuse = (event: DragEvent) => {
+      if (event.defaultPrevented || event.dataTransfer === null || !event.dataTransfer.types.includes('Files')) return;
+      event.preventDefault();
+      if (event.type === 'dragover') event.dataTransfer.dropEffect = 'none';
+    };
+    window.addEventListener('dragover', refuse);
+    window.addEventListener('drop', refuse);
+    return () => {
+      window.removeEventListener('dragover', refuse);
+      window.removeEventListener('drop', refuse);
+    };
+  }, []);
+
+  const navigate = (next: Section) => {
+    // The sidebar's Rooms always leads to the list, as a person expects from a top-level link.
+    if (next === 'rooms') setRoomsView({ kind: 'list' });
+    onNavigate(next);
+  };
+
+  const openRoom = (roomId: string) => {
+    setRoomsView({ kind: 'room', roomId });
+    onNavigate('rooms');
+  };
+
   return (
     <div className="shell" data-testid="app-shell">
       <a className="skip-link" href="#content">
@@ -41,7 +73,7 @@ export function AppShell({ identity, section, onNavigate, onLock, locking }: App
                 type="button"
                 className="nav-item"
                 aria-current={name === section ? 'page' : undefined}
-                onClick={() => onNavigate(name)}
+                onClick={() => navigate(name)}
                 data-testid={`nav-${name}`}
               >
                 <Icon name={sectionNav[name].icon} />
@@ -80,8 +112,10 @@ export function AppShell({ identity, section, onNavigate, onLock, locking }: App
         </div>
       </nav>
       <main className="content" id="content">
-        {section === 'rooms' && <RoomsScreen />}
-        {section === 'exchange' && <ExchangeScreen />}
+        {section === 'rooms' && (
+          <RoomsScreen view={roomsView} onView={setRoomsView} onOpenIdentity={() => navigate('identity')} onOpenExchange={() => navigate('exchange')} />
+        )}
+        {section === 'exchange' && <ExchangeScreen inbox={inbox} onOpenRoom={openRoom} />}
         {section === 'identity' && <IdentityScreen identity={identity} onLock={onLock} locking={locking} />}
       </main>
     </div>

@@ -18,17 +18,37 @@ interface Measurement {
   readonly measuredMs: number;
 }
 
-/** Median time of one call, after warm-up: medians resist the other core being busy. */
-async function medianMs(iterations: number, work: () => Promise<unknown>): Promise<number> {
-  for (let i = 0; i < Math.min(5, iterations); i++) await work();
-  const samples: number[] = [];
-  for (let i = 0; i < iterations; i++) {
-    const start = process.hrtime.bigint();
-    await work();
-    samples.push(Number(process.hrtime.bigint() - start) / 1e6);
+const median = (samples: number[]): number => {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
+};
+
+async function timeOnce(work: () => Promise<unknown>): Promise<number> {
+  const start = process.hrtime.bigint();
+  await work();
+  return Number(process.hrtime.bigint() - start) / 1e6;
+}
+
+/**
+ * Median time of one call of each, after warm-up, with baseline and measured calls alternated so
+ * that load from the rest of the machine falls on both alike; medians resist outliers.
+ */
+async function comparePaired(
+  iterations: number,
+  baseline: () => Promise<unknown>,
+  measured: () => Promise<unknown>,
+): Promise<{ baselineMs: number; measuredMs: number }> {
+  for (let i = 0; i < Math.min(3, iterations); i++) {
+    await baseline();
+    await measured();
   }
-  samples.sort((a, b) => a - b);
-  return samples[Math.floor(samples.length / 2)] ?? Number.NaN;
+  const baselineSamples: number[] = [];
+  const measuredSamples: number[] = [];
+  for (let i = 0; i < iterations; i++) {
+    baselineSamples.push(await timeOnce(baseline));
+    measuredSamples.push(await timeOnce(measured));
+  }
+  return { baselineMs: median(baselineSamples), measuredMs: median(measuredSamples) };
 }
 
 async function main(): Promise<void> {
@@ -36,36 +56,38 @@ async function main(): Promise<void> {
   const core = await openTestCore(folder.dir);
   const shell = await startShell({ core, port: 0, rendererDir: path.join(builtDir, 'renderer'), open: false });
   const worker = new WorkerHost({ entry: workerSourceEntry, execArgv: tsxExecArgv });
-  const instance = await DuckDBInstance.create(':memory:');
+  // Same thread count as the worker's default, so the comparison is like for like.
+  const instance = await DuckDBInstance.create(':memory:', { threads: '2' });
   const connection = await instance.connect();
   const results: Measurement[] = [];
   try {
-    const inProcess = await medianMs(500, () => core.dispatch('app.info', {}));
-    const overHttp = await medianMs(500, async () => {
+    const viaShell = async () => {
       const response = await fetch(`http://127.0.0.1:${shell.port}/api/app.info`, {
         method: 'POST',
         headers: { authorization: `Bearer ${shell.token}`, 'content-type': 'application/json' },
         body: '{}',
       });
       return response.json();
+    };
+    results.push({
+      name: 'API call via browser shell',
+      baseline: 'core.dispatch in-process',
+      ...(await comparePaired(500, () => core.dispatch('app.info', {}), viaShell)),
     });
-    results.push({ name: 'API call via browser shell', baseline: 'core.dispatch in-process', baselineMs: inProcess, measuredMs: overHttp });
 
-    const small = 'SELECT 42 AS answer';
     await worker.handshake();
+    const small = 'SELECT 42 AS answer';
     results.push({
       name: 'small query via worker',
       baseline: 'in-process DuckDB',
-      baselineMs: await medianMs(200, () => connection.runAndReadAll(small)),
-      measuredMs: await medianMs(200, () => worker.request({ kind: 'query', sql: small })),
+      ...(await comparePaired(200, () => connection.runAndReadAll(small), () => worker.request({ kind: 'query', sql: small }))),
     });
 
     const large = 'SELECT i % 7 AS g, count(*) AS n, sum(i) AS s, avg(i) AS a FROM range(20000000) t(i) GROUP BY g ORDER BY g';
     results.push({
       name: 'aggregate of 20M rows via worker',
       baseline: 'in-process DuckDB',
-      baselineMs: await medianMs(7, () => connection.runAndReadAll(large)),
-      measuredMs: await medianMs(7, () => worker.request({ kind: 'query', sql: large })),
+      ...(await comparePaired(9, () => connection.runAndReadAll(large), () => worker.request({ kind: 'query', sql: large }))),
     });
   } finally {
     connection.closeSync();

@@ -1,14 +1,16 @@
 // One button for the whole app. While `busy`, it is disabled (no double submit while Argon2 runs),
 // shows a spinner and its busy label, and tells assistive technology it is working.
-import { type ButtonHTMLAttributes, type ReactNode } from 'react';
+import { type ButtonHTMLAttributes, type ReactNode, type Ref } from 'react';
 
 export interface ButtonProps extends ButtonHTMLAttributes<HTMLButtonElement> {
-  readonly variant?: 'primary' | 'secondary' | 'ghost';
+  readonly variant?: 'primary' | 'secondary' | 'ghost' | 'danger';
   readonly size?: 'normal' | 'small';
   readonly busy?: boolean;
   /** Label while busy, e.g. "Unlocking…". */
   readonly busyLabel?: string;
   readonly icon?: ReactNode;
+  /** React 19 passes refs as a prop: e.g. to focus a confirmation button when it appears. */
+  readonly ref?: Ref<HTMLButtonElement>;
 }
 
 export function Button({

@@ -1,5 +1,5 @@
-// Who you are to the other parties: alias, sharing identifier, fingerprint; plus the passphrase
-// and the facts about this installation.
+// Who you are to the other parties: alias, sharing identifier, fingerprint, the identity card you
+// hand out and the cards you imported (contacts); plus the passphrase and this installation.
 import { type FormEvent, useCallback, useEffect, useRef, useState } from 'react';
 import { type AppInfo, type EngineInfo } from '../../../shared/contract.js';
 import { type ApiError, type Result } from '../../../shared/errors.js';
@@ -14,6 +14,7 @@ import { PageHeader } from '../components/PageHeader.js';
 import { formatDate, hostLabel, initials } from '../format.js';
 import { passphraseFeedback } from '../formChecks.js';
 import { useAction } from '../useAction.js';
+import { ContactsCard, IdentityCardCard } from './ContactsSection.js';
 
 export interface IdentityScreenProps {
   readonly identity: IdentityPublic;
@@ -93,6 +94,9 @@ export function IdentityScreen({ identity, onLock, locking }: IdentityScreenProp
           <p className="card-note">The full BLAKE2b-256 hash of your public signing and encryption keys.</p>
         </section>
       </div>
+
+      <IdentityCardCard />
+      <ContactsCard />
 
       <div className="card-grid card-grid-top">
         <ChangePassphraseCard />

@@ -2,22 +2,15 @@
 // with a wrong passphrase, unlock, change the passphrase and unlock with the new one.
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { $, $$, browser, expect } from '@wdio/globals';
+import { $$, browser, expect } from '@wdio/globals';
 import { openApp, type OpenedApp } from '../support/app.js';
+import { byTestId, typeInto } from '../support/ui.js';
 import { repoRoot } from '../wdio.shared.conf.js';
 
 const alias = 'St Mary Hospital';
 const firstPassphrase = 'harbour lantern pebble orchid';
 const secondPassphrase = 'quiet meadow copper violin';
 const wrongPassphrase = 'harbour lantern pebble orchie';
-
-const byTestId = (id: string) => $(`[data-testid="${id}"]`);
-
-async function typeInto(testId: string, text: string): Promise<void> {
-  const input = byTestId(testId);
-  await input.waitForDisplayed();
-  await input.setValue(text);
-}
 
 async function expectIdentityScreen(): Promise<void> {
   await byTestId('identity-screen').waitForDisplayed();

@@ -1,8 +1,11 @@
 // Opens the app under test for a spec, whichever target the run is for:
 // - chromium: starts a fresh browser shell (`cleanroom serve`) on a new temporary home and loads
-//   the address it prints, token included, as a person would;
+//   the address it prints, token included, as a person would. A spec with two parties calls it
+//   twice, the second time with `{ window: 'new' }`: each party gets its own shell, home and
+//   browser window (a different port, so a different origin and sessionStorage), and
+//   `focus()` switches the driver between them;
 // - electron: uses the window wdio-electron-service opened (its home comes from
-//   wdio.electron.conf.ts).
+//   wdio.electron.conf.ts). One app only.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -14,23 +17,48 @@ import { repoRoot } from '../wdio.shared.conf.js';
 
 export interface OpenedApp {
   readonly target: E2eTarget;
+  /** Makes this app's window the one the driver talks to (and screenshots). */
+  focus(): Promise<void>;
   /** Stops what openApp started and removes its home. */
   close(): Promise<void>;
 }
 
+export interface OpenAppOptions {
+  /** 'current' (the default) loads the app in the driver's current window; 'new' opens a window for it. */
+  readonly window?: 'current' | 'new';
+}
+
 const cliBundle = path.join(repoRoot, 'build', 'out', 'cli.cjs');
 
-export async function openApp(): Promise<OpenedApp> {
+export async function openApp(options: OpenAppOptions = {}): Promise<OpenedApp> {
   const target = currentTarget();
+  const inNewWindow = options.window === 'new';
   if (target === 'electron') {
+    if (inNewWindow) throw new Error('The Electron target drives one app with one home: a second party needs the chromium target.');
     await waitForRenderer();
-    return { target, close: async () => undefined };
+    return { target, focus: async () => undefined, close: async () => undefined };
   }
 
   const shell = await startShell();
-  await browser.url(shell.url);
-  await waitForRenderer();
-  return { target, close: () => shell.stop() };
+  let handle: string;
+  try {
+    if (inNewWindow) {
+      // WebDriver's own New Window: no window.open() from the first app's page. It opens at the
+      // browser's default size: give it the first window's, so both parties' screenshots match.
+      const size = await browser.getWindowSize();
+      handle = (await browser.createWindow('window')).handle;
+      await browser.switchToWindow(handle);
+      await browser.setWindowSize(size.width, size.height);
+    } else {
+      handle = await browser.getWindowHandle();
+    }
+    await browser.url(shell.url);
+    await waitForRenderer();
+  } catch (error) {
+    await shell.stop();
+    throw error;
+  }
+  return { target, focus: () => browser.switchToWindow(handle), close: () => shell.stop() };
 }
 
 /** Waits until React has put the first screen on the page. */
