@@ -7,7 +7,8 @@ import path from 'node:path';
 import { apiMethods, ipcChannel } from '../../shared/contract.js';
 import { toApiError } from '../../shared/errors.js';
 import { type Core, defaultHome, openCore } from '../core/index.js';
-import { appOrigin, appScheme, applySecurityDefaults, contentSecurityPolicy, isTrustedSender, trust } from './security.js';
+import { contentSecurityPolicy } from '../../shared/content-security-policy.js';
+import { appOrigin, appScheme, applySecurityDefaults, isTrustedSender, trust } from './security.js';
 import { launchUtilityWorker } from './worker-launch-electron.js';
 
 const rendererDir = path.join(__dirname, 'renderer');

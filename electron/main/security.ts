@@ -4,18 +4,6 @@ import { app, type IpcMainInvokeEvent, session, type WebContents } from 'electro
 export const appScheme = 'cleanroom';
 export const appOrigin = `${appScheme}://app`;
 
-export const contentSecurityPolicy = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ');
-
 /** Web contents allowed to call the API: the app's own windows, and only their top frame. */
 const trustedContents = new Set<number>();
 

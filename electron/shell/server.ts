@@ -11,6 +11,7 @@ import { isApiMethod } from '../../shared/contract.js';
 import { type ApiError, CleanroomError, type ErrorCode, type Result } from '../../shared/errors.js';
 import type { Core } from '../core/index.js';
 import { openBrowser } from './open-browser.js';
+import { contentSecurityPolicy } from '../../shared/content-security-policy.js';
 
 export interface ShellOptions {
   readonly core: Core;
@@ -48,17 +49,6 @@ const maxDrainBytes = 16 * maxRequestBytes;
 
 const apiPrefix = '/api/';
 
-const contentSecurityPolicy = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self'",
-  "img-src 'self' data:",
-  "connect-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "frame-ancestors 'none'",
-  "form-action 'none'",
-].join('; ');
 
 const securityHeaders: Readonly<Record<string, string>> = {
   'Content-Security-Policy': contentSecurityPolicy,

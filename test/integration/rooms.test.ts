@@ -327,3 +327,27 @@ describe('rooms', () => {
     }
   });
 });
+
+describe('a clock that steps back', () => {
+  const folder = temporaryFolder();
+  const clock = movableClock();
+  after(() => folder.remove());
+
+  it('still lets me sign my next entry, dated no earlier than my last one', async () => {
+    const mary = await makeParty(folder.dir, 'St Mary', clock.now);
+    const acme = await makeParty(folder.dir, 'Acme', clock.now);
+    try {
+      const acmeKey = (await mary.core.call('contact.import', { card: acme.card })).signPublicKey;
+      const created = await mary.core.call('room.create', { name: 'Clocks', members: [acmeKey] });
+      clock.advance(-2 * 60 * 60 * 1000);
+      const left = await mary.core.dispatch('room.leave', { room: created.summary.id });
+      assert.ok(left.ok, left.ok ? '' : left.error.message);
+      const [first, second] = left.value.log.filter((item) => item.authorKey === mary.identity.signPublicKey).sort((a, b) => a.seq - b.seq);
+      assert.equal(second?.type, 'room.left');
+      assert.ok(Date.parse(second?.at ?? '') >= Date.parse(first?.at ?? ''), 'the new entry is not dated before the previous one');
+    } finally {
+      await mary.core.close();
+      await acme.core.close();
+    }
+  });
+});
