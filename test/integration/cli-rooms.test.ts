@@ -6,7 +6,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { parseArgs } from '../../electron/cli/args.js';
-import { cliEnv, lines, runCli } from '../support/cli-process.js';
+import { assertRefused, assertUsage, cliEnv, lines, runCli } from '../support/cli-process.js';
 import { type CliParty, createCliParty, exchangeUntilQuiet, type PacketFile } from '../support/cli-rooms.js';
 import { temporaryFolder } from '../support/homes.js';
 
@@ -41,18 +41,19 @@ function sharedView(room: RoomJson) {
   };
 }
 
-function assertRefused(result: { code: number | null; stderr: string }, pattern: RegExp): void {
-  assert.equal(result.code, 1, result.stderr);
-  const stderrLines = lines(result.stderr);
-  assert.equal(stderrLines.length, 1, `one stderr line, got: ${result.stderr}`);
-  assert.match(stderrLines[0] as string, /^cleanroom: /);
-  assert.match(stderrLines[0] as string, pattern);
-}
-
-function assertUsage(result: { code: number | null; stderr: string }, pattern: RegExp): void {
-  assert.equal(result.code, 2, result.stderr);
-  assert.match(result.stderr, pattern);
-  assert.ok(!result.stderr.includes('    at '), 'no stack trace');
+/**
+ * The room as every party shows it, and what they must all agree on (taken from the first);
+ * asserts the room is active with exactly `joined` as its members, all joined, in that order.
+ */
+async function showActiveEverywhere(parties: readonly CliParty[], joined: readonly string[]) {
+  const views = await Promise.all(parties.map((party) => party.json<RoomJson>(['room', 'show', 'Readmissions'])));
+  const expected = sharedView(views[0] as RoomJson);
+  assert.equal(expected.status, 'active');
+  assert.deepEqual(
+    expected.members.map((member) => [member.alias, member.status]),
+    joined.map((alias) => [alias, 'joined']),
+  );
+  return { views, expected };
 }
 
 describe('cli: three homes form a room with packet files alone', () => {
@@ -102,14 +103,7 @@ describe('cli: three homes form a room with packet files alone', () => {
   it('after rounds of shuffled, repeated imports all three show the same members, policy, status and log', async () => {
     const rounds = await exchangeUntilQuiet([mary, acme, carol], [mary, acme, carol], 'Readmissions', packets, 7);
     assert.ok(rounds >= 2, 'the first round brings news, a later one is quiet');
-    const views = await Promise.all([mary, acme, carol].map((party) => party.json<RoomJson>(['room', 'show', 'Readmissions'])));
-    const expected = sharedView(views[0] as RoomJson);
-    assert.equal(expected.status, 'active');
-    assert.deepEqual(expected.members.map((member) => [member.alias, member.status]), [
-      ['St Mary', 'joined'],
-      ['Acme Insurance', 'joined'],
-      ['Carol Lab', 'joined'],
-    ]);
+    const { views, expected } = await showActiveEverywhere([mary, acme, carol], ['St Mary', 'Acme Insurance', 'Carol Lab']);
     assert.deepEqual(expected.log.map((item) => item.type), ['room.created', 'room.joined', 'room.joined']);
     for (const view of views) {
       assert.deepEqual(sharedView(view), expected);
@@ -164,15 +158,7 @@ describe('cli: three homes form a room with packet files alone', () => {
 
     const everyone = [mary, acme, carol, dana];
     await exchangeUntilQuiet(everyone, everyone, 'Readmissions', packets, 13);
-    const views = await Promise.all(everyone.map((party) => party.json<RoomJson>(['room', 'show', 'Readmissions'])));
-    const expected = sharedView(views[0] as RoomJson);
-    assert.equal(expected.status, 'active');
-    assert.deepEqual(expected.members.map((member) => [member.alias, member.status]), [
-      ['St Mary', 'joined'],
-      ['Acme Insurance', 'joined'],
-      ['Carol Lab', 'joined'],
-      ['Dana', 'joined'],
-    ]);
+    const { views, expected } = await showActiveEverywhere(everyone, ['St Mary', 'Acme Insurance', 'Carol Lab', 'Dana']);
     assert.equal(expected.amendments[0]?.status, 'accepted');
     for (const view of views) assert.deepEqual(sharedView(view), expected);
   });

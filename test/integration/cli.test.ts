@@ -7,7 +7,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { cliEnv, lines, runCli, startCli } from '../support/cli-process.js';
+import { assertRefused, assertUsage, cliEnv, lines, runCli, startCli } from '../support/cli-process.js';
 import { repoRoot } from '../support/paths.js';
 import { postApi, rawRequest, tokenFromUrl } from '../support/shell-http.js';
 
@@ -26,22 +26,6 @@ before(async () => {
 });
 
 after(() => rmSync(scratch, { recursive: true, force: true }));
-
-/** Asserts a refusal: exit 1 and exactly one `cleanroom: ...` line on stderr. */
-function assertRefused(result: { code: number | null; stderr: string }, pattern: RegExp): void {
-  assert.equal(result.code, 1, result.stderr);
-  const stderrLines = lines(result.stderr);
-  assert.equal(stderrLines.length, 1, `one stderr line, got: ${result.stderr}`);
-  assert.match(stderrLines[0] as string, /^cleanroom: /);
-  assert.match(stderrLines[0] as string, pattern);
-}
-
-function assertUsage(result: { code: number | null; stderr: string }, pattern: RegExp): void {
-  assert.equal(result.code, 2, result.stderr);
-  assert.match(lines(result.stderr)[0] as string, /^cleanroom: /);
-  assert.match(result.stderr, pattern);
-  assert.ok(!result.stderr.includes('    at '), 'no stack trace');
-}
 
 describe('cli: identity', () => {
   it('creates an identity and prints it', async () => {

@@ -6,65 +6,42 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSyn
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { type Core, openCore } from '../../electron/core/index.js';
 import { openHome } from '../../electron/core/home.js';
 import { Keystore } from '../../electron/core/keystore.js';
 import { partialNameOf } from '../../electron/core/files.js';
 import { maxRequestBytes, startShell } from '../../electron/shell/server.js';
 import { decodeCanonical } from '../../shared/canonical.js';
-import { type Result } from '../../shared/errors.js';
 import { nextEntry, signEntry } from '../../shared/feed.js';
-import { type IdentityPublic } from '../../shared/identity.js';
 import { encodePacket, packetLimits } from '../../shared/packet.js';
 import { type MemberRef, type SignedEntry, type UnsignedEntry } from '../../shared/room.js';
+import { assertRefusedUnchanged, exportFor, homeTables, makeParty, type Party, whileClosed } from '../support/core-parties.js';
 import { passphrase, temporaryFolder } from '../support/homes.js';
-import { repoRoot, tsxExecArgv, workerSourceEntry } from '../support/paths.js';
+import { repoRoot, tsxExecArgv } from '../support/paths.js';
 import { makeIdentity, makeRoom } from '../support/room-fixtures.js';
 import { postApi } from '../support/shell-http.js';
 
-interface Party {
-  readonly alias: string;
-  readonly home: string;
-  core: Core;
-  readonly identity: IdentityPublic;
+interface MemberParty extends Party {
   readonly ref: MemberRef;
   /** Copies of the secret keys, so tests can sign what a misbehaving member would. */
   readonly signSecretKey: Uint8Array;
-  readonly card: string;
 }
 
-async function openUnlocked(home: string): Promise<Core> {
-  const core = await openCore({ home, host: 'cli', workerEntry: workerSourceEntry, workerExecArgv: tsxExecArgv });
-  await core.call('identity.unlock', { passphrase });
-  return core;
-}
-
-async function makeParty(root: string, alias: string): Promise<Party> {
-  const home = path.join(root, alias.toLowerCase().replace(/\W+/g, '-'));
-  let core = await openCore({ home, host: 'cli', workerEntry: workerSourceEntry, workerExecArgv: tsxExecArgv });
-  const identity = await core.call('identity.create', { alias, passphrase });
-  const { card } = await core.call('identity.card', {});
-  await core.close();
+/** A party that can also sign entries and packets itself, as a misbehaving member would. */
+async function makeMemberParty(root: string, alias: string): Promise<MemberParty> {
+  const party = await makeParty(root, alias);
   // The keystore is the only way to the secret key; tests need it to forge a member's entries.
-  const opened = openHome(home, 'cli');
-  const keystore = new Keystore(opened.db);
-  keystore.unlock(passphrase);
-  const signSecretKey = keystore.keys().signSecretKey.slice();
-  keystore.lock();
-  opened.close();
-  core = await openUnlocked(home);
+  const signSecretKey = await whileClosed(party, () => {
+    const opened = openHome(party.home, 'cli');
+    const keystore = new Keystore(opened.db);
+    keystore.unlock(passphrase);
+    const secretKey = keystore.keys().signSecretKey.slice();
+    keystore.lock();
+    opened.close();
+    return secretKey;
+  });
+  const { identity } = party;
   const ref = { alias, signPublicKey: identity.signPublicKey, boxPublicKey: identity.boxPublicKey };
-  return { alias, home, core, identity, ref, signSecretKey, card };
-}
-
-/** Every row of the tables that hold rooms, as text; the home must be closed. */
-function tables(home: string, names = ['contacts', 'rooms', 'entries', 'alerts', 'imports']): Record<string, string> {
-  const db = new Database(path.join(home, 'cleanroom.db'), { fileMustExist: true });
-  try {
-    return Object.fromEntries(names.map((name) => [name, JSON.stringify(db.prepare(`SELECT * FROM ${name} ORDER BY rowid`).all())]));
-  } finally {
-    db.close();
-  }
+  return { ...party, ref, signSecretKey };
 }
 
 function storedEntries(home: string, roomId: string): SignedEntry[] {
@@ -77,37 +54,8 @@ function storedEntries(home: string, roomId: string): SignedEntry[] {
   }
 }
 
-/** Runs `use` with the party's home closed (to read its database), then opens it again. */
-async function whileClosed<T>(party: Party, use: () => T): Promise<T> {
-  await party.core.close();
-  try {
-    return use();
-  } finally {
-    party.core = await openUnlocked(party.home);
-  }
-}
-
-/** Asserts a refusal with one clear line, and that no table of the home changed. */
-async function assertRefusedUnchanged(party: Party, attempt: (core: Core) => Promise<Result<unknown>>, code: string, pattern: RegExp): Promise<void> {
-  const before = await whileClosed(party, () => tables(party.home));
-  const result = await attempt(party.core);
-  assert.equal(result.ok, false, 'refused');
-  if (result.ok) return;
-  assert.equal(result.error.code, code, result.error.message);
-  assert.match(result.error.message, pattern);
-  assert.ok(!result.error.message.includes('\n'), 'one line');
-  const afterwards = await whileClosed(party, () => tables(party.home));
-  assert.deepEqual(afterwards, before, 'the database is unchanged');
-}
-
 function base64Of(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString('base64');
-}
-
-async function exportFor(from: Party, room: string, to?: string[]): Promise<string> {
-  const result = await from.core.call('packet.export', { room, ...(to === undefined ? {} : { to }) });
-  assert.ok(result.contentBase64 !== null);
-  return result.contentBase64;
 }
 
 /** Creates a room and brings every member to 'active' with packets. Returns the room id. */
@@ -132,14 +80,14 @@ async function formRoom(name: string, creator: Party, others: readonly Party[]):
 
 describe('packets between homes', () => {
   const folder = temporaryFolder();
-  let mary: Party;
-  let acme: Party;
-  let carol: Party;
+  let mary: MemberParty;
+  let acme: MemberParty;
+  let carol: MemberParty;
 
   before(async () => {
-    mary = await makeParty(folder.dir, 'St Mary');
-    acme = await makeParty(folder.dir, 'Acme');
-    carol = await makeParty(folder.dir, 'Carol');
+    mary = await makeMemberParty(folder.dir, 'St Mary');
+    acme = await makeMemberParty(folder.dir, 'Acme');
+    carol = await makeMemberParty(folder.dir, 'Carol');
   });
 
   after(async () => {
@@ -150,14 +98,14 @@ describe('packets between homes', () => {
   it('imports an invitation, then applies a replayed packet once: accepted 0, ignored all, nothing changed', async () => {
     const room = await formRoom('Replays', mary, [acme]);
     const packet = await exportFor(acme, room);
-    const before = await whileClosed(mary, () => tables(mary.home, ['rooms', 'entries', 'alerts']));
+    const before = await whileClosed(mary, () => homeTables(mary.home, ['rooms', 'entries', 'alerts']));
     for (let round = 0; round < 2; round++) {
       const replay = await mary.core.call('packet.import', { contentBase64: packet });
       assert.equal(replay.accepted, 0);
       assert.equal(replay.ignored, 2);
       assert.equal(replay.summary, 'Nothing new: already up to date');
     }
-    assert.deepEqual(await whileClosed(mary, () => tables(mary.home, ['rooms', 'entries', 'alerts'])), before);
+    assert.deepEqual(await whileClosed(mary, () => homeTables(mary.home, ['rooms', 'entries', 'alerts'])), before);
   });
 
   it('ignores an older packet after a newer one', async () => {
@@ -168,11 +116,11 @@ describe('packets between homes', () => {
     const applied = await mary.core.call('packet.import', { contentBase64: newer });
     assert.equal(applied.accepted, 1);
     assert.equal(applied.summary, '1 new entry from Acme for Older feeds');
-    const before = await whileClosed(mary, () => tables(mary.home, ['rooms', 'entries', 'alerts']));
+    const before = await whileClosed(mary, () => homeTables(mary.home, ['rooms', 'entries', 'alerts']));
     const stale = await mary.core.call('packet.import', { contentBase64: older });
     assert.equal(stale.accepted, 0);
     assert.equal(stale.ignored, 3);
-    assert.deepEqual(await whileClosed(mary, () => tables(mary.home, ['rooms', 'entries', 'alerts'])), before);
+    assert.deepEqual(await whileClosed(mary, () => homeTables(mary.home, ['rooms', 'entries', 'alerts'])), before);
     const shown = await mary.core.call('room.show', { room });
     assert.equal(shown.members.find((member) => member.alias === 'Acme')?.status, 'left');
   });
@@ -309,13 +257,13 @@ describe('packets between homes', () => {
 
 describe('packet export files', () => {
   const folder = temporaryFolder();
-  let mary: Party;
-  let acme: Party;
+  let mary: MemberParty;
+  let acme: MemberParty;
   let room: string;
 
   before(async () => {
-    mary = await makeParty(folder.dir, 'St Mary');
-    acme = await makeParty(folder.dir, 'Acme');
+    mary = await makeMemberParty(folder.dir, 'St Mary');
+    acme = await makeMemberParty(folder.dir, 'Acme');
     room = await formRoom('Readmissions', mary, [acme]);
   });
 
@@ -392,7 +340,7 @@ describe('packet import over the browser shell', () => {
     const rendererDir = path.join(folder.dir, 'renderer');
     mkdirSync(rendererDir);
     writeFileSync(path.join(rendererDir, 'index.html'), '<!doctype html><title>Cleanroom</title>');
-    const mary = await makeParty(folder.dir, 'St Mary');
+    const mary = await makeMemberParty(folder.dir, 'St Mary');
     const shell = await startShell({ core: mary.core, port: 0, rendererDir, open: false });
     try {
       const notAPacket = Buffer.alloc(maxRequestBytes + 1024, 1).toString('base64');

@@ -1,5 +1,6 @@
 // Runs the built `cleanroom` command (build/out/cli.cjs) as a child process, the way a user or a
-// script would, with a controlled environment.
+// script would, with a controlled environment; and the checks every CLI test makes of its exit.
+import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { built } from './paths.js';
 
@@ -59,4 +60,21 @@ export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = cliEnv(
 /** The lines of a text, without the empty string after a final newline. */
 export function lines(text: string): string[] {
   return text === '' ? [] : text.replace(/\n$/, '').split('\n');
+}
+
+/** Asserts a refusal: exit 1 and exactly one `cleanroom: ...` line on stderr. */
+export function assertRefused(result: { code: number | null; stderr: string }, pattern: RegExp): void {
+  assert.equal(result.code, 1, result.stderr);
+  const stderrLines = lines(result.stderr);
+  assert.equal(stderrLines.length, 1, `one stderr line, got: ${result.stderr}`);
+  assert.match(stderrLines[0] as string, /^cleanroom: /);
+  assert.match(stderrLines[0] as string, pattern);
+}
+
+/** Asserts a usage error: exit 2, a `cleanroom: ...` first line matching `pattern`, and no stack trace. */
+export function assertUsage(result: { code: number | null; stderr: string }, pattern: RegExp): void {
+  assert.equal(result.code, 2, result.stderr);
+  assert.match(lines(result.stderr)[0] as string, /^cleanroom: /);
+  assert.match(result.stderr, pattern);
+  assert.ok(!result.stderr.includes('    at '), 'no stack trace');
 }

@@ -1,0 +1,82 @@
+// Parties that use core directly, each on a real home of its own: open a home unlocked, make an
+// identity and its card, read the home's tables while it is closed, and assert that a refusal
+// changed nothing. Used by the integration tests of contacts, rooms and packets.
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { type Core, openCore } from '../../electron/core/index.js';
+import { type Result } from '../../shared/errors.js';
+import { type IdentityPublic } from '../../shared/identity.js';
+import { passphrase } from './homes.js';
+import { tsxExecArgv, workerSourceEntry } from './paths.js';
+
+export interface Party {
+  readonly alias: string;
+  readonly home: string;
+  core: Core;
+  readonly identity: IdentityPublic;
+  readonly card: string;
+  /** The clock the home runs on when a test controls it; reopening the home keeps it. */
+  readonly clock: (() => Date) | undefined;
+}
+
+/** Core from source on `home`, unlocked when the home has an identity. */
+export async function openUnlocked(home: string, clock?: () => Date): Promise<Core> {
+  const core = await openCore({ home, host: 'cli', workerEntry: workerSourceEntry, workerExecArgv: tsxExecArgv, ...(clock ? { clock } : {}) });
+  if ((await core.call('identity.status', {})).state !== 'none') await core.call('identity.unlock', { passphrase });
+  return core;
+}
+
+/** A new home under `root` (named after the alias) with an identity, open and unlocked. */
+export async function makeParty(root: string, alias: string, clock?: () => Date): Promise<Party> {
+  const home = path.join(root, alias.toLowerCase().replace(/\W+/g, '-'));
+  const core = await openUnlocked(home, clock);
+  const identity = await core.call('identity.create', { alias, passphrase });
+  const { card } = await core.call('identity.card', {});
+  return { alias, home, core, identity, card, clock };
+}
+
+/** Every row of the tables that hold contacts and rooms, as text; the home must be closed. */
+export function homeTables(home: string, names = ['contacts', 'rooms', 'entries', 'alerts', 'imports']): Record<string, string> {
+  const db = new Database(path.join(home, 'cleanroom.db'), { fileMustExist: true });
+  try {
+    return Object.fromEntries(names.map((name) => [name, JSON.stringify(db.prepare(`SELECT * FROM ${name} ORDER BY rowid`).all())]));
+  } finally {
+    db.close();
+  }
+}
+
+/** Runs `use` with the party's home closed (to read its database), then opens it again. */
+export async function whileClosed<T>(party: Party, use: () => T): Promise<T> {
+  await party.core.close();
+  try {
+    return use();
+  } finally {
+    party.core = await openUnlocked(party.home, party.clock);
+  }
+}
+
+/** Asserts a refusal with one clear line, and that no table of the home changed. */
+export async function assertRefusedUnchanged(
+  party: Party,
+  attempt: (core: Core) => Promise<Result<unknown>>,
+  code: string,
+  pattern: RegExp,
+): Promise<void> {
+  const before = await whileClosed(party, () => homeTables(party.home));
+  const result = await attempt(party.core);
+  assert.equal(result.ok, false, 'refused');
+  if (result.ok) return;
+  assert.equal(result.error.code, code, result.error.message);
+  assert.match(result.error.message, pattern);
+  assert.ok(!result.error.message.includes('\n'), 'one line');
+  const afterwards = await whileClosed(party, () => homeTables(party.home));
+  assert.deepEqual(afterwards, before, 'the database is unchanged');
+}
+
+/** A packet from `from` for the room (to every other member, or only `to`), as base64. */
+export async function exportFor(from: Party, room: string, to?: string[]): Promise<string> {
+  const result = await from.core.call('packet.export', { room, ...(to === undefined ? {} : { to }) });
+  assert.ok(result.contentBase64 !== null);
+  return result.contentBase64;
+}
