@@ -1,6 +1,8 @@
 // The one API contract. Every host (Electron IPC, browser-shell HTTP, CLI) and the renderer derive
 // their method names, channel names and types from this map; core implements it once.
 import type { Result } from './errors.js';
+import { snapshotSummarySchema, snapshotViewSchema } from './approval-status.js';
+import { assetNameSchema, assetViewSchema, jobViewSchema, optionalRoles, sourceFormats, tableInspectionSchema } from './asset.js';
 import { aliasSchema, identityPublicSchema, identityStatusSchema, passphraseSchema } from './identity.js';
 import {
   contactSchema,
@@ -15,7 +17,7 @@ import {
   signPublicKeySchema,
   siteSchema,
 } from './room.js';
-import { array, empty, type Infer, integer, object, oneOf, optional, type Schema, string } from './validate.js';
+import { array, boolean, empty, type Infer, integer, object, oneOf, optional, type Schema, string } from './validate.js';
 
 interface MethodSpec<Req, Res> {
   readonly request: Schema<Req>;
@@ -40,6 +42,23 @@ export const appInfoSchema = object({
 
 export const engineInfoSchema = object({
   duckdbVersion: string({ min: 1, max: 80 }),
+});
+
+export const notebookCheckSchema = object({
+  ok: boolean(),
+  /** Problems with the notebook as a whole ("line 12: unknown cell marker"). */
+  problems: array(string({ min: 1, max: 500 })),
+  cells: array(
+    object({
+      index: integer({ min: 0 }),
+      kind: oneOf(['sql', 'markdown', 'train']),
+      output: string({ min: 0, max: 63 }),
+      /** Room tables (and earlier outputs) the cell reads. */
+      reads: array(string({ min: 1, max: 255 })),
+      /** Why this cell would be refused; empty when fine or not checked. */
+      problems: array(string({ min: 1, max: 500 })),
+    }),
+  ),
 });
 
 export const api = {
@@ -104,6 +123,8 @@ export const api = {
       to: optional(array(string({ min: 1, max: 64 }), { max: 10 })),
       /** A file or folder to write to; absent: the packet is returned as base64. */
       outPath: optional(string({ min: 1, max: 4096 })),
+      /** Carry every payload of my assets, not only those a recipient runs a snapshot on. */
+      withPayloads: optional(boolean()),
     }),
     exportResultSchema,
     'Writes a signed, encrypted packet with your feed for a room, for the other members.',
@@ -117,6 +138,71 @@ export const api = {
     }),
     importResultSchema,
     'Verifies a packet and applies what is new in it; a bad packet changes nothing.',
+  ),
+  'table.inspect': method(
+    object({ path: string({ min: 1, max: 4096 }), format: optional(oneOf(sourceFormats)) }),
+    tableInspectionSchema,
+    'Reads a CSV, Parquet or JSON file\'s schema (nothing is stored) and suggests a role per column.',
+  ),
+  'table.add': method(
+    object({
+      room: roomRefSchema,
+      name: assetNameSchema,
+      path: string({ min: 1, max: 4096 }),
+      format: optional(oneOf(sourceFormats)),
+      /** Roles for some or all columns; the rest get the suggested role. */
+      roles: optionalRoles,
+      shareRowCount: optional(boolean()),
+      allowMinMax: optional(boolean()),
+    }),
+    object({ job: string({ min: 1, max: 64 }) }),
+    'Starts importing a table: converted to Parquet, encrypted under a new data key; follow it with job.status.',
+  ),
+  'volume.add': method(
+    object({ room: roomRefSchema, name: assetNameSchema, path: string({ min: 1, max: 4096 }), private: optional(boolean()) }),
+    object({ job: string({ min: 1, max: 64 }) }),
+    'Starts adding a file or folder as a volume, encrypted under a new data key.',
+  ),
+  'job.status': method(object({ job: string({ min: 1, max: 64 }) }), jobViewSchema, 'Progress and result of a long-running import.'),
+  'asset.list': method(object({ room: roomRefSchema }), object({ assets: array(assetViewSchema) }), 'Tables and volumes in a room (others\' show schema only).'),
+  'notebook.check': method(
+    object({ room: roomRefSchema, source: string({ min: 0, max: 1_000_000 }) }),
+    notebookCheckSchema,
+    'Parses a notebook and reports per cell the tables it reads and anything that would be refused.',
+  ),
+  'notebook.add': method(
+    object({
+      room: roomRefSchema,
+      name: string({ min: 1, max: 100 }),
+      source: string({ min: 1, max: 1_000_000 }),
+      /** Alias of the member who will run it; you by default. */
+      runner: optional(string({ min: 1, max: 64 })),
+      /** Aliases who receive the outputs; the runner by default. */
+      recipients: optional(array(string({ min: 1, max: 64 }), { max: 10 })),
+    }),
+    snapshotViewSchema,
+    'Freezes a notebook as a signed snapshot (its hash is its id); editing later makes a new one.',
+  ),
+  'notebook.list': method(object({ room: roomRefSchema }), object({ snapshots: array(snapshotSummarySchema) }), 'Snapshots in a room with their status.'),
+  'notebook.show': method(
+    object({ room: roomRefSchema, snapshot: string({ min: 6, max: 64 }) }),
+    snapshotViewSchema,
+    'A snapshot: cells, hash, author, runner, and who has approved and released keys.',
+  ),
+  'approval.grant': method(
+    object({
+      room: roomRefSchema,
+      snapshot: string({ min: 6, max: 64 }),
+      expiresDays: optional(integer({ min: 1, max: 365 })),
+      runs: optional(integer({ min: 1, max: 1000 })),
+    }),
+    snapshotViewSchema,
+    'Approves a snapshot for its runner, releasing your data keys for the assets it reads, sealed to the runner.',
+  ),
+  'approval.revoke': method(
+    object({ room: roomRefSchema, snapshot: string({ min: 6, max: 64 }) }),
+    snapshotViewSchema,
+    'Withdraws your approval of a snapshot.',
   ),
 } as const;
 

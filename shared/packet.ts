@@ -2,12 +2,17 @@
 // specification; this file is its reference implementation.
 //
 //   magic "CLRMPKT1" | u32be header length | header (canonical JSON) | Ed25519 signature (64)
-//   | chunkCount frames of (u32be length | secretstream ciphertext) | end of file
+//   | chunkCount frames of (u32be length | secretstream ciphertext)
+//   | (cleanroom-packet/2 only) each payload's bytes, in header order | end of file
 //
-// The signature covers the header, and the header carries a hash of every frame byte, so the
-// sender's signature covers the whole file. Reading checks sizes first, then the signature, then
-// the hash, and only then decrypts: nothing an attacker controls reaches a parser of any depth
-// (beyond the bounded canonical header) until the sender's signature has been verified.
+// The signature covers the header, and the header carries a hash of every frame byte and of every
+// payload, so the sender's signature covers the whole file. Reading checks sizes first, then the
+// signature, then the hashes, and only then decrypts: nothing an attacker controls reaches a parser
+// of any depth (beyond the bounded canonical header) until the sender's signature has been verified.
+//
+// Payloads can be far larger than memory, so everything here also works from a file's first bytes
+// and its size (readPacketEnvelope, readPacketLayout, openPacketContents): the payload bytes are
+// never needed here, and electron/core/packet-stream.ts streams them from the file.
 import { decodeCanonical, encodeCanonical } from './canonical.js';
 import {
   concatBytes,
@@ -32,6 +37,7 @@ import {
   verify,
   wipe,
 } from './crypto.js';
+import { type AssetDescriptor } from './asset.js';
 import { CleanroomError } from './errors.js';
 import { aliasSchema } from './identity.js';
 import {
@@ -60,7 +66,12 @@ export function isPacketFileName(name: string): boolean {
 
 /** The first 8 bytes of every packet. The digit changes only if the envelope layout changes. */
 export const packetMagic = 'CLRMPKT1';
+/** Feed entries only. Still written when a packet carries no payloads, so older readers read it. */
 export const packetFormat = 'cleanroom-packet/1';
+/** Feed entries, then asset payloads after the frames (docs/packets.md §16). */
+export const packetFormatV2 = 'cleanroom-packet/2';
+export const packetFormats = [packetFormat, packetFormatV2] as const;
+export type PacketFormat = (typeof packetFormats)[number];
 /** Domain tag prefixed to the header bytes before signing, so no other signed object can pass as one. */
 export const packetSignatureContext = 'cleanroom/packet/v1\n';
 
@@ -75,6 +86,10 @@ export const packetLimits = {
   defaultChunkSize: 64 * 1024,
   maxRecipients: 16,
   maxEntries: 65_536,
+  /** Payloads per packet (cleanroom-packet/2): a snapshot references at most 200 assets. */
+  maxPayloads: 256,
+  /** Bytes per payload: 1 TiB. The whole file is then at most maxPacketBytes + 256 TiB, a safe integer. */
+  maxPayloadBytes: 2 ** 40,
 } as const;
 
 const magicBytes = utf8(packetMagic);
@@ -82,6 +97,12 @@ const magicLength = 8;
 const lengthFieldBytes = 4;
 /** Bytes before the header: magic and the header length field. */
 const headerOffset = magicLength + lengthFieldBytes;
+/**
+ * The first bytes of a file that always hold the magic, the length field, the largest allowed
+ * header and the signature: a streaming reader reads this much (or the whole file, if shorter) to
+ * call readPacketEnvelope.
+ */
+export const packetPrologueBytes = headerOffset + packetLimits.maxHeaderBytes + signatureBytes;
 
 // ---- Header schema ------------------------------------------------------------------------------
 
@@ -151,8 +172,7 @@ const streamSchema = refine(
   },
 );
 
-export const packetHeaderSchema = object({
-  format: oneOf([packetFormat]),
+const headerFields = {
   room: hashHexSchema,
   sender: refine(memberRefSchema, canonicalKeysRule),
   recipients: refine(array(packetRecipientSchema, { min: 1, max: packetLimits.maxRecipients }), (recipients) => {
@@ -162,9 +182,30 @@ export const packetHeaderSchema = object({
   }),
   createdAt: timestampSchema,
   stream: streamSchema,
+};
+
+export const packetHeaderSchema = object({ format: oneOf([packetFormat]), ...headerFields });
+
+/** One payload in a cleanroom-packet/2 header: which asset, and the signed hash and size of its bytes. */
+export const packetPayloadRefSchema = object({
+  /** The asset id: hashCanonical(descriptor) of its asset.added entry. */
+  asset: hashHexSchema,
+  /** hex BLAKE2b-256 of the payload bytes (the encrypted payload file, as the descriptor says). */
+  hash: hashHexSchema,
+  size: integer({ min: 1, max: packetLimits.maxPayloadBytes }),
 });
-/** The header exactly as it is in the file, sealed keys and stream description included. */
-export type PacketWireHeader = Infer<typeof packetHeaderSchema>;
+export type PacketPayloadRef = Infer<typeof packetPayloadRefSchema>;
+
+const payloadRefsSchema = refine(array(packetPayloadRefSchema, { min: 1, max: packetLimits.maxPayloads }), (payloads) => {
+  if (!unique(payloads, (p) => p.asset)) return 'payloads must not list an asset twice';
+  if (!unique(payloads, (p) => p.hash)) return 'payloads must not list a hash twice';
+  return null;
+});
+
+export const packetHeaderV2Schema = object({ format: oneOf([packetFormatV2]), ...headerFields, payloads: payloadRefsSchema });
+
+/** The header exactly as it is in the file, sealed keys, stream and payload descriptions included. */
+export type PacketWireHeader = Infer<typeof packetHeaderSchema> | Infer<typeof packetHeaderV2Schema>;
 
 /** The plaintext inside the stream. Closed: a field this version does not know is refused. */
 const entriesSchema = array(signedEntrySchema, { max: packetLimits.maxEntries });
@@ -173,11 +214,13 @@ export const packetBodySchema = object({ entries: entriesSchema });
 // ---- Public types (what callers see) ------------------------------------------------------------
 
 export interface PacketHeader {
-  readonly format: 'cleanroom-packet/1';
+  readonly format: PacketFormat;
   readonly room: string;
   readonly sender: MemberRef;
   readonly recipients: readonly MemberRef[];
   readonly createdAt: string;
+  /** The payloads after the frames, in file order; empty for cleanroom-packet/1. */
+  readonly payloads: readonly PacketPayloadRef[];
 }
 
 export interface PacketContents {
@@ -193,6 +236,13 @@ export interface EncodePacketOptions {
   readonly createdAt: Date;
   /** Plaintext bytes per chunk; small values are for tests of chunk handling. */
   readonly chunkSize?: number;
+  /** Payload bytes to carry after the frames (cleanroom-packet/2); in memory, so small ones only. */
+  readonly payloads?: readonly { readonly asset: string; readonly bytes: Uint8Array }[];
+}
+
+/** What encodePacketHead needs: the payloads by reference; their bytes are appended by the caller. */
+export interface EncodePacketHeadOptions extends Omit<EncodePacketOptions, 'payloads'> {
+  readonly payloads?: readonly PacketPayloadRef[];
 }
 
 function publicHeader(wire: PacketWireHeader): PacketHeader {
@@ -202,6 +252,7 @@ function publicHeader(wire: PacketWireHeader): PacketHeader {
     sender: { alias: wire.sender.alias, signPublicKey: wire.sender.signPublicKey, boxPublicKey: wire.sender.boxPublicKey },
     recipients: wire.recipients.map((r) => ({ alias: r.alias, signPublicKey: r.signPublicKey, boxPublicKey: r.boxPublicKey })),
     createdAt: wire.createdAt,
+    payloads: wire.format === packetFormatV2 ? wire.payloads.map((p) => ({ asset: p.asset, hash: p.hash, size: p.size })) : [],
   };
 }
 
@@ -251,12 +302,27 @@ export interface PacketFrameSpan {
   readonly end: number;
 }
 
-export interface PacketLayout {
+export interface PacketPayloadSpan extends PacketPayloadRef {
+  /** Offset of the payload's first byte in the file. */
+  readonly offset: number;
+  /** Offset just past it (offset + size). */
+  readonly end: number;
+}
+
+/** What checks 1–6 establish from a file's first bytes and its size. */
+export interface PacketEnvelope {
   readonly header: PacketWireHeader;
   readonly headerBytes: Uint8Array;
   readonly headerOffset: number;
   readonly signatureOffset: number;
   readonly framesOffset: number;
+  /** Where the frames end if they are as the header says: the head a reader must hold for readPacketLayout. */
+  readonly framesEnd: number;
+  /** The payloads (cleanroom-packet/2) and where they are; empty for /1. */
+  readonly payloads: readonly PacketPayloadSpan[];
+}
+
+export interface PacketLayout extends PacketEnvelope {
   readonly frames: readonly PacketFrameSpan[];
 }
 
@@ -272,94 +338,167 @@ const mib = (bytes: number): string => `${bytes / (1024 * 1024)} MiB`;
 const issueText = (issue: Issue): string =>
   issue.path === '' || issue.message.includes(issue.path) ? issue.message : `${issue.path}: ${issue.message}`;
 
-interface Envelope {
-  readonly header: PacketWireHeader;
-  readonly headerBytes: Uint8Array;
-  readonly framesOffset: number;
+/** Bytes of all frames for a stream description that passed the schema: 4 + 17 per frame, plus the plaintext. */
+const framesByteLength = (stream: PacketWireHeader['stream']): number =>
+  stream.chunkCount * (lengthFieldBytes + secretStreamOverheadBytes) + stream.plaintextLength;
+
+const sizeRefusal = (size: number): string => `packet size ${size} bytes is over the ${mib(packetLimits.maxPacketBytes)} limit`;
+
+/** The format a file's first bytes claim, if they hold a canonical header with a string format; no checks beyond that. */
+export function packetFormatOf(head: Uint8Array): string | null {
+  try {
+    if (head.length < headerOffset || !magicBytes.every((byte, i) => head[i] === byte)) return null;
+    const headerLength = readU32be(head, magicLength);
+    if (headerLength < 1 || headerLength > packetLimits.maxHeaderBytes || head.length < headerOffset + headerLength) return null;
+    const value = decodeCanonical(head.subarray(headerOffset, headerOffset + headerLength), 'packet header', { maxBytes: packetLimits.maxHeaderBytes });
+    const format = typeof value === 'object' && value !== null ? (value as Record<string, unknown>).format : undefined;
+    return typeof format === 'string' ? format : null;
+  } catch {
+    return null;
+  }
 }
 
-/** Checks 1–6: size cap, magic, header length, canonical header, header schema, signature. */
-function checkEnvelope(bytes: Uint8Array): Envelope {
-  if (bytes.length > packetLimits.maxPacketBytes) {
-    refuse(`packet size ${bytes.length} bytes is over the ${mib(packetLimits.maxPacketBytes)} limit`);
-  }
-  if (bytes.length < magicLength || !magicBytes.every((byte, i) => bytes[i] === byte)) {
+/** Checks 2–5: magic, header length, canonical header, header schema (for its format). */
+function checkHeader(head: Uint8Array, fileSize: number): { header: PacketWireHeader; headerBytes: Uint8Array; framesOffset: number } {
+  if (fileSize < magicLength || head.length < magicLength || !magicBytes.every((byte, i) => head[i] === byte)) {
     refuse(`not a Cleanroom packet: the file does not start with "${packetMagic}"`);
   }
-  if (bytes.length < headerOffset) refuse('packet is truncated before the header length');
-  const headerLength = readU32be(bytes, magicLength);
+  if (fileSize < headerOffset) refuse('packet is truncated before the header length');
+  const headerLength = readU32be(head, magicLength);
   if (headerLength < 1 || headerLength > packetLimits.maxHeaderBytes) {
     refuse(`header length ${headerLength} is outside 1..${packetLimits.maxHeaderBytes} bytes`);
   }
   const signatureOffset = headerOffset + headerLength;
   const framesOffset = signatureOffset + signatureBytes;
-  if (bytes.length < framesOffset) refuse('packet is truncated inside the header or its signature');
-  const headerBytes = bytes.subarray(headerOffset, signatureOffset);
+  if (fileSize < framesOffset) refuse('packet is truncated inside the header or its signature');
+  // A caller that read fewer bytes than packetPrologueBytes of a longer file is a bug, not a bad packet.
+  if (head.length < framesOffset) throw new Error('readPacketEnvelope needs the first packetPrologueBytes bytes of the file');
+  const headerBytes = head.subarray(headerOffset, signatureOffset);
   const value = decodeCanonical(headerBytes, 'packet header', { maxBytes: packetLimits.maxHeaderBytes });
   const format = typeof value === 'object' && value !== null ? (value as Record<string, unknown>).format : undefined;
-  if (typeof format === 'string' && format !== packetFormat) {
-    refuse(`packet header format "${format.slice(0, 40)}" is not supported: this version reads ${packetFormat}`);
+  if (typeof format === 'string' && !(packetFormats as readonly string[]).includes(format)) {
+    refuse(`packet header format "${format.slice(0, 40)}" is not supported: this version reads ${packetFormats.join(' and ')}`);
   }
-  const checked = parse(packetHeaderSchema, value);
+  const checked = format === packetFormatV2 ? parse(packetHeaderV2Schema, value) : parse(packetHeaderSchema, value);
   if (!checked.ok) refuse(`packet header: ${issueText(checked.issue)}`);
-  const header = checked.value;
-  const signature = bytes.subarray(signatureOffset, framesOffset);
+  return { header: checked.value, headerBytes, framesOffset };
+}
+
+/**
+ * Checks 1–6 from the first bytes of a file (at least packetPrologueBytes of it, or all of it) and
+ * its size. A file over maxPacketBytes is only accepted as far as this as a cleanroom-packet/2
+ * whose signed sizes add up to exactly the file's size: anything else of that size is refused by
+ * the size check, having cost one bounded read.
+ */
+function checkEnvelope(head: Uint8Array, fileSize: number): PacketEnvelope {
+  if (!Number.isSafeInteger(fileSize) || fileSize < 0) throw new Error('fileSize must be a whole number of bytes');
+  const oversize = fileSize > packetLimits.maxPacketBytes;
+  let checked: ReturnType<typeof checkHeader>;
+  try {
+    checked = checkHeader(head, fileSize);
+  } catch (error) {
+    if (oversize && error instanceof CleanroomError) refuse(sizeRefusal(fileSize));
+    throw error;
+  }
+  const { header, headerBytes, framesOffset } = checked;
+  const framesEnd = framesOffset + framesByteLength(header.stream);
+  const payloads: PacketPayloadSpan[] = [];
+  if (header.format === packetFormat) {
+    if (oversize) refuse(sizeRefusal(fileSize));
+  } else {
+    // Check 5b, before the signature and before any byte after the header is read: the sizes the
+    // header gives must add up to exactly the file's size, so a cut or padded file is refused here.
+    if (framesEnd > packetLimits.maxPacketBytes) refuse(`the header and frames are over the ${mib(packetLimits.maxPacketBytes)} limit`);
+    let offset = framesEnd;
+    for (const payload of header.payloads) {
+      payloads.push({ asset: payload.asset, hash: payload.hash, size: payload.size, offset, end: offset + payload.size });
+      offset += payload.size;
+    }
+    const count = `${header.payloads.length} payload${header.payloads.length === 1 ? '' : 's'}`;
+    if (fileSize < offset) refuse(`packet is truncated: it is ${fileSize} bytes, and its header, frames and ${count} take ${offset}`);
+    if (fileSize > offset) {
+      const extra = fileSize - offset;
+      refuse(`${extra} unexpected byte${extra === 1 ? '' : 's'} after the last payload`);
+    }
+  }
+  const signatureOffset = headerOffset + headerBytes.length;
+  const signature = head.subarray(signatureOffset, framesOffset);
   if (!verify(signature, packetSignedMessage(headerBytes), fromBase64Url(header.sender.signPublicKey))) {
     refuse(`header signature does not verify with the sender's key (${header.sender.alias})`);
   }
-  return { header, headerBytes, framesOffset };
+  return { header, headerBytes, headerOffset, signatureOffset, framesOffset, framesEnd, payloads };
 }
 
-/** Checks 7–8: frame count and lengths as the header says, nothing after the last, cipherHash. */
-function checkFrames(bytes: Uint8Array, envelope: Envelope): PacketFrameSpan[] {
+/**
+ * Checks 7–8: frame count and lengths as the header says, nothing after the last (for /1), the
+ * cipher hash. `head` holds the file's bytes up to min(fileSize, envelope.framesEnd) at least.
+ */
+function checkFrames(head: Uint8Array, fileSize: number, envelope: PacketEnvelope): PacketFrameSpan[] {
   const { stream } = envelope.header;
+  if (head.length < Math.min(fileSize, envelope.framesEnd)) throw new Error('readPacketLayout needs the file up to the end of the frames');
   const frames: PacketFrameSpan[] = [];
   let offset = envelope.framesOffset;
   for (let index = 0; index < stream.chunkCount; index++) {
     const where = `frame ${index + 1} of ${stream.chunkCount}`;
-    if (bytes.length - offset < lengthFieldBytes) refuse(`packet is truncated: ${where} is missing`);
-    const length = readU32be(bytes, offset);
+    if (fileSize - offset < lengthFieldBytes) refuse(`packet is truncated: ${where} is missing`);
+    const length = readU32be(head, offset);
     const expected = expectedFrameLength(stream, index);
     if (length !== expected) refuse(`${where} is ${length} bytes; the header says ${expected}`);
     const cipherOffset = offset + lengthFieldBytes;
-    if (bytes.length - cipherOffset < length) refuse(`packet is truncated inside ${where}`);
+    if (fileSize - cipherOffset < length) refuse(`packet is truncated inside ${where}`);
     frames.push({ offset, cipherOffset, length, end: cipherOffset + length });
     offset = cipherOffset + length;
   }
-  const extra = bytes.length - offset;
+  // For /2 the envelope already matched the file's size to the header; for /1 nothing may follow.
+  const extra = envelope.header.format === packetFormat ? fileSize - offset : 0;
   if (extra !== 0) refuse(`${extra} unexpected byte${extra === 1 ? '' : 's'} after the last frame`);
-  if (cipherHashOf(bytes.subarray(envelope.framesOffset)) !== stream.cipherHash) {
+  if (cipherHashOf(head.subarray(envelope.framesOffset, offset)) !== stream.cipherHash) {
     refuse('ciphertext hash does not match the signed header: the frames were changed');
   }
   return frames;
 }
 
-/** Every check before decryption; returns where everything is. Throws BAD_PACKET like openPacket. */
+function checkInMemorySize(bytes: Uint8Array): void {
+  if (bytes.length > packetLimits.maxPacketBytes) refuse(sizeRefusal(bytes.length));
+}
+
+/**
+ * Checks 1–6 (and 5b for /2) of a packet file from its first bytes and its size: `head` is the
+ * first packetPrologueBytes bytes of the file, or all of it if shorter. Throws BAD_PACKET.
+ */
+export function readPacketEnvelope(head: Uint8Array, fileSize: number): PacketEnvelope {
+  return checkEnvelope(head, fileSize);
+}
+
+/**
+ * Every check before decryption (1–8), from the file's bytes up to `readPacketEnvelope(...).framesEnd`
+ * (or all of it if shorter) and its size. The payload bytes are not needed. Throws BAD_PACKET.
+ */
+export function readPacketLayout(head: Uint8Array, fileSize: number): PacketLayout {
+  const envelope = checkEnvelope(head, fileSize);
+  return { ...envelope, frames: checkFrames(head, fileSize, envelope) };
+}
+
+/** Every check before decryption of a packet held in memory (at most maxPacketBytes); returns where everything is. */
 export function packetLayout(bytes: Uint8Array): PacketLayout {
-  const envelope = checkEnvelope(bytes);
-  const frames = checkFrames(bytes, envelope);
-  return {
-    header: envelope.header,
-    headerBytes: envelope.headerBytes,
-    headerOffset,
-    signatureOffset: headerOffset + envelope.headerBytes.length,
-    framesOffset: envelope.framesOffset,
-    frames,
-  };
+  checkInMemorySize(bytes);
+  return readPacketLayout(bytes, bytes.length);
 }
 
 /** Size caps, magic, canonical header and its signature; throws CleanroomError('BAD_PACKET', reason). */
 export function readPacketHeader(bytes: Uint8Array): PacketHeader {
-  return publicHeader(checkEnvelope(bytes).header);
+  checkInMemorySize(bytes);
+  return publicHeader(checkEnvelope(bytes, bytes.length).header);
 }
 
 /** The full header of a packet whose envelope checks pass (for tests and diagnostics). */
 export function readPacketWireHeader(bytes: Uint8Array): PacketWireHeader {
-  return checkEnvelope(bytes).header;
+  checkInMemorySize(bytes);
+  return checkEnvelope(bytes, bytes.length).header;
 }
 
 /** Checks 10–12: secretstream tags and lengths, frame by frame. */
-function decryptFrames(bytes: Uint8Array, layout: PacketLayout, contentKey: Uint8Array): Uint8Array {
+function decryptFrames(head: Uint8Array, layout: PacketLayout, contentKey: Uint8Array): Uint8Array {
   const { stream } = layout.header;
   const decryptor = createSecretStreamDecryptor(fromBase64Url(stream.header), contentKey);
   if (decryptor === null) refuse('the stream header or content key has the wrong length');
@@ -369,7 +508,7 @@ function decryptFrames(bytes: Uint8Array, layout: PacketLayout, contentKey: Uint
     let written = 0;
     layout.frames.forEach((frame, index) => {
       const where = `frame ${index + 1} of ${stream.chunkCount}`;
-      const pulled = decryptor.pull(bytes.subarray(frame.cipherOffset, frame.end));
+      const pulled = decryptor.pull(head.subarray(frame.cipherOffset, frame.end));
       if (pulled === null) refuse(`${where} does not decrypt: it was changed, moved or taken from another packet`);
       const { message, tag } = pulled;
       const last = index === layout.frames.length - 1;
@@ -388,15 +527,17 @@ function decryptFrames(bytes: Uint8Array, layout: PacketLayout, contentKey: Uint
   return plaintext;
 }
 
+export interface PacketRecipientKeys {
+  readonly boxPublicKey: Uint8Array;
+  readonly boxSecretKey: Uint8Array;
+}
+
 /**
- * Every check of docs/packets.md, then decryption for this recipient. Throws BAD_PACKET with the
- * failed check, or NOT_A_MEMBER when the packet is not addressed to this recipient.
+ * Checks 9–14 on a layout from readPacketLayout: recipient, sealed key, decryption, contents.
+ * `head` is the same bytes the layout was read from. Payload bytes are not read: their check (15)
+ * is the caller's, by hashing them as they are copied (electron/core/packet-stream.ts).
  */
-export function openPacket(
-  bytes: Uint8Array,
-  recipient: { readonly boxPublicKey: Uint8Array; readonly boxSecretKey: Uint8Array },
-): { header: PacketHeader; contents: PacketContents } {
-  const layout = packetLayout(bytes);
+export function openPacketContents(head: Uint8Array, layout: PacketLayout, recipient: PacketRecipientKeys): { header: PacketHeader; contents: PacketContents } {
   const { header } = layout;
   const ourKey = toBase64Url(recipient.boxPublicKey);
   const entry = header.recipients.find((r) => r.boxPublicKey === ourKey);
@@ -408,7 +549,7 @@ export function openPacket(
   }
   let plaintext: Uint8Array;
   try {
-    plaintext = decryptFrames(bytes, layout, contentKey);
+    plaintext = decryptFrames(head, layout, contentKey);
   } finally {
     wipe(contentKey);
   }
@@ -420,6 +561,54 @@ export function openPacket(
   const strayIndex = entries.findIndex((signed) => signed.entry.room !== header.room);
   if (strayIndex >= 0) refuse(`packet contents: entries[${strayIndex}] belongs to another room than the packet`);
   return { header: publicHeader(header), contents: { entries } };
+}
+
+/** 'payload 2 of 3 (asset "visits", 1a2b3c4d5e6f)': how refusals name a payload; the name when the caller knows it. */
+export function describePayload(payloads: readonly PacketPayloadRef[], index: number, name?: string): string {
+  const id = (payloads[index] as PacketPayloadRef).asset.slice(0, 12);
+  return `payload ${index + 1} of ${payloads.length} (asset ${name === undefined ? id : `"${name}", ${id}`})`;
+}
+
+/** Check 15's message when a payload's bytes do not hash to what the signed header says. */
+export const payloadHashRefusal = (payloads: readonly PacketPayloadRef[], index: number, name?: string): string =>
+  `${describePayload(payloads, index, name)} does not match its hash in the signed header: it was changed`;
+
+/**
+ * Every check of docs/packets.md on a packet held in memory, then decryption for this recipient,
+ * then (for /2) each payload's hash. Throws BAD_PACKET with the failed check, or NOT_A_MEMBER when
+ * the packet is not addressed to this recipient. Payload bytes are at layout offsets:
+ * `header.payloads[i]` is `bytes` from packetLayout(bytes).payloads[i].offset to .end.
+ */
+export function openPacket(bytes: Uint8Array, recipient: PacketRecipientKeys): { header: PacketHeader; contents: PacketContents } {
+  const layout = packetLayout(bytes);
+  const opened = openPacketContents(bytes, layout, recipient);
+  layout.payloads.forEach((payload, index) => {
+    if (toHex(hash(bytes.subarray(payload.offset, payload.end))) !== payload.hash) refuse(payloadHashRefusal(layout.payloads, index));
+  });
+  return opened;
+}
+
+/** The asset a payload belongs to, as the room knows it: its asset.added descriptor. */
+export type DescriptorLookup = (assetId: string) => Pick<AssetDescriptor, 'name' | 'payload'> | undefined;
+
+/**
+ * Check 16, for the importer, once the entries are known: every payload must belong to an asset
+ * the room knows (in the packet's entries or already held), with that descriptor's payload hash
+ * and size. Throws BAD_PACKET naming the asset.
+ */
+export function checkPayloadsAgainstDescriptors(payloads: readonly PacketPayloadRef[], descriptorOf: DescriptorLookup): void {
+  payloads.forEach((payload, index) => {
+    const descriptor = descriptorOf(payload.asset);
+    if (descriptor === undefined) {
+      refuse(`payload for unknown asset ${payload.asset} (payload ${index + 1} of ${payloads.length}): no asset.added entry describes it`);
+    }
+    if (descriptor.payload.hash !== payload.hash || descriptor.payload.size !== payload.size) {
+      refuse(
+        `the payload for asset "${descriptor.name}" (${payload.asset.slice(0, 12)}) does not match its descriptor: ` +
+          `hash ${payload.hash.slice(0, 12)}…, ${payload.size} bytes; the descriptor says ${descriptor.payload.hash.slice(0, 12)}…, ${descriptor.payload.size} bytes`,
+      );
+    }
+  });
 }
 
 // ---- Writing ------------------------------------------------------------------------------------
@@ -435,10 +624,13 @@ function checkInput<T>(schema: Schema<T>, value: unknown, what: string): T {
 }
 
 /**
- * Writes a packet exactly as openPacket reads it. The sender is not added as a recipient; callers
- * add themselves if they want to read their own packet. Refuses (BAD_REQUEST) what a reader would.
+ * Everything of a packet before its payloads (magic, header, signature, frames), exactly as
+ * readPacketLayout reads it: cleanroom-packet/1 without payloads, /2 with them. The caller appends
+ * each payload's bytes in the order given (electron/core/packet-stream.ts streams them from the
+ * vault). The sender is not added as a recipient; callers add themselves if they want to read
+ * their own packet. Refuses (BAD_REQUEST) what a reader would.
  */
-export function encodePacket(options: EncodePacketOptions): Uint8Array {
+export function encodePacketHead(options: EncodePacketHeadOptions): Uint8Array {
   const chunkSize = options.chunkSize ?? packetLimits.defaultChunkSize;
   checkInput(hashHexSchema, options.room, 'room');
   const sender = checkInput(refine(memberRefSchema, canonicalKeysRule), options.sender, 'sender');
@@ -453,6 +645,7 @@ export function encodePacket(options: EncodePacketOptions): Uint8Array {
     options.recipients,
     'recipients',
   );
+  const payloads = options.payloads === undefined || options.payloads.length === 0 ? [] : checkInput(payloadRefsSchema, options.payloads, 'payloads');
   if (!Number.isSafeInteger(chunkSize) || chunkSize < packetLimits.minChunkSize || chunkSize > packetLimits.maxChunkSize) {
     refuseInput(`chunkSize must be ${packetLimits.minChunkSize}..${packetLimits.maxChunkSize}`);
   }
@@ -486,8 +679,7 @@ export function encodePacket(options: EncodePacketOptions): Uint8Array {
     wipe(contentKey);
   }
 
-  const header: PacketWireHeader = {
-    format: packetFormat,
+  const common = {
     room: options.room,
     sender,
     recipients: recipients.map((r, i) => ({ ...r, sealedKey: sealedKeys[i] as string })),
@@ -500,9 +692,33 @@ export function encodePacket(options: EncodePacketOptions): Uint8Array {
       cipherHash: toHex(hasher.digest()),
     },
   };
+  const header: PacketWireHeader =
+    payloads.length === 0
+      ? { format: packetFormat, ...common }
+      : { format: packetFormatV2, ...common, payloads: payloads.map((p) => ({ asset: p.asset, hash: p.hash, size: p.size })) };
   const headerBytes = encodeCanonical(header);
   if (headerBytes.length > packetLimits.maxHeaderBytes) refuseInput(`the header is over ${packetLimits.maxHeaderBytes} bytes`);
-  const packet = assemblePacket(headerBytes, signPacketHeader(headerBytes, options.signSecretKey), frames);
+  const head = assemblePacket(headerBytes, signPacketHeader(headerBytes, options.signSecretKey), frames);
+  if (head.length > packetLimits.maxPacketBytes) refuseInput(`the packet is over the ${mib(packetLimits.maxPacketBytes)} limit`);
+  return head;
+}
+
+/** The reference for a payload held in memory: its asset, BLAKE2b-256 and size. */
+export const payloadRefOf = (payload: { readonly asset: string; readonly bytes: Uint8Array }): PacketPayloadRef => ({
+  asset: payload.asset,
+  hash: toHex(hash(payload.bytes)),
+  size: payload.bytes.length,
+});
+
+/**
+ * Writes a whole packet in memory exactly as openPacket reads it (at most maxPacketBytes in all):
+ * cleanroom-packet/1, or /2 when `payloads` are given. Large payloads go through
+ * electron/core/packet-stream.ts instead.
+ */
+export function encodePacket(options: EncodePacketOptions): Uint8Array {
+  const payloads = options.payloads ?? [];
+  const head = encodePacketHead({ ...options, payloads: payloads.map(payloadRefOf) });
+  const packet = concatBytes(head, ...payloads.map((p) => p.bytes));
   if (packet.length > packetLimits.maxPacketBytes) refuseInput(`the packet is over the ${mib(packetLimits.maxPacketBytes)} limit`);
   return packet;
 }

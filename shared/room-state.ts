@@ -24,9 +24,35 @@
 // - Room status: pending until every initial member has joined, then active; expired while
 //   still pending after the invitation expiry; closed once someone has left and fewer than two
 //   members remain joined.
+// - asset.added: the room is active at the entry's time; descriptor.owner is the author and
+//   descriptor.room this room; table column names are unique (case-insensitive); a private volume
+//   lists no files. Names are unique per room: when two members add the same name, the one first
+//   in log order stands and the other is refused ("an asset named X already exists"). The asset
+//   id is hashCanonical(descriptor) and may be added once.
+// - snapshot.added: the room is active; snapshot.room is this room and snapshot.author the
+//   author; the runner and recipients are members who have not left by the entry's time; every
+//   referenced asset is in the room with exactly that id, payload hash, name, kind and owner; the
+//   notebook reads back from its own text unchanged; a snapshot id may be added once.
+// - approval.granted: names a snapshot of this room, for that snapshot's runner, expiring after
+//   the entry's time; it carries keys only for assets the snapshot reads and the approver owns,
+//   each at most once (missing keys are allowed: the status reports them). A member's later grant
+//   for the same snapshot replaces their earlier one (so revoking the latest leaves none).
+// - approval.revoked: names an approval.granted entry of the same author not yet revoked.
+// - An entry whose snapshot or asset has not arrived yet is refused for now and accepted when a
+//   later packet brings both (packets carry whole feeds). A name clash between two homes that
+//   added assets offline is settled by log order in every home; as for any refused entry, the
+//   loser's later entries are refused too, so core must check names before it appends.
+// - Status (snapshotStatus): each member who has not left is the author (adding counts as their
+//   approval), or approved / expired / revoked / used-up / missing by their latest grant. It can
+//   run when every other member has approved and each referenced asset's key is in a valid grant
+//   of its owner (the author's own keys need the author's approval.granted too).
 // - The log is ordered by (time, author, seq): the same in every home. Because membership can
 //   depend on amendments signed in feeds that sort later, validity is found by iterating to a
 //   fixpoint over the whole set in that order.
+import { type Approval } from './approval.js';
+import { type ApprovalStatus } from './approval-status.js';
+import { type AssetDescriptor } from './asset.js';
+import { hashCanonical } from './canonical.js';
 import { decodeCanonicalBase64Url } from './card.js';
 import { CleanroomError } from './errors.js';
 import { entryId, roomIdOf, verifyEntrySignature } from './feed.js';
@@ -40,6 +66,7 @@ import {
   type SignedEntry,
   signedEntrySchema,
 } from './room.js';
+import { notebookProblem, type Snapshot, snapshotIdOf } from './notebook.js';
 import { parse } from './validate.js';
 
 export interface RefusedEntry {
@@ -150,6 +177,9 @@ interface Fold {
   readonly memberKeys: Set<string>;
   /** Joined/left by signing key, whether or not their amendment is accepted yet at that point. */
   readonly status: Map<string, 'joined' | 'left'>;
+  /** When each member joined and left (ms), for rules that ask "at this entry's time". */
+  readonly joinedAt: Map<string, number>;
+  readonly leftAt: Map<string, number>;
   readonly amendments: Map<string, AmendmentFold>;
 }
 
@@ -165,6 +195,8 @@ function foldEntries(definition: RoomDefinition, ordered: readonly Candidate[]):
     members: definition.members.map((ref) => ({ ref, addedBy: null })),
     memberKeys: new Set(definition.members.map((member) => member.signPublicKey)),
     status: new Map(),
+    joinedAt: new Map(),
+    leftAt: new Map(),
     amendments: new Map(),
   };
   const acceptIfComplete = (amendment: AmendmentFold): void => {
@@ -183,9 +215,11 @@ function foldEntries(definition: RoomDefinition, ordered: readonly Candidate[]):
       case 'room.created':
       case 'room.joined':
         fold.status.set(author, 'joined');
+        fold.joinedAt.set(author, candidate.time);
         break;
       case 'room.left':
         fold.status.set(author, 'left');
+        fold.leftAt.set(author, candidate.time);
         // Someone who left is no longer waited for.
         for (const amendment of fold.amendments.values()) acceptIfComplete(amendment);
         break;
@@ -205,9 +239,213 @@ function foldEntries(definition: RoomDefinition, ordered: readonly Candidate[]):
         acceptIfComplete(amendment);
         break;
       }
+      default:
+        // Assets, snapshots and approvals do not change membership (see Content).
+        break;
     }
   }
   return fold;
+}
+
+// ---- Assets, snapshots and approvals -----------------------------------------------------------
+
+export interface AssetState {
+  /** hashCanonical(descriptor): what snapshots reference. */
+  readonly id: string;
+  readonly descriptor: AssetDescriptor;
+  readonly owner: string;
+  readonly addedAt: string;
+  /** Id of the asset.added entry. */
+  readonly entry: string;
+}
+
+export interface ApprovalState {
+  /** Id of the approval.granted entry: what approval.revoked names and runs count against. */
+  readonly id: string;
+  readonly approver: string;
+  readonly approval: Approval;
+  readonly grantedAt: string;
+  /** Time of the approval.revoked entry, or null. */
+  readonly revokedAt: string | null;
+}
+
+export interface SnapshotState {
+  /** snapshotIdOf(snapshot). */
+  readonly id: string;
+  readonly snapshot: Snapshot;
+  readonly author: string;
+  readonly addedAt: string;
+  /** Id of the snapshot.added entry. */
+  readonly entry: string;
+  /** Each member's latest approval.granted for this snapshot (it replaces their earlier ones), revoked or not. */
+  readonly approvals: ReadonlyMap<string, ApprovalState>;
+  /** Every approval.granted for this snapshot, oldest first. */
+  readonly grants: readonly ApprovalState[];
+}
+
+interface ApprovalFold {
+  readonly id: string;
+  readonly approver: string;
+  readonly approval: Approval;
+  readonly grantedAt: string;
+  revokedAt: string | null;
+}
+
+interface SnapshotFold {
+  readonly id: string;
+  readonly snapshot: Snapshot;
+  readonly author: string;
+  readonly addedAt: string;
+  readonly entry: string;
+  readonly latest: Map<string, ApprovalFold>;
+  readonly grants: ApprovalFold[];
+}
+
+/** What assets, snapshots and approvals valid entries have added. Grows as entries are found valid. */
+interface Content {
+  readonly assets: Map<string, AssetState>;
+  /** Asset name → asset id. */
+  readonly assetNames: Map<string, string>;
+  readonly snapshots: Map<string, SnapshotFold>;
+  /** approval.granted entry id → approval. */
+  readonly approvals: Map<string, ApprovalFold>;
+}
+
+const emptyContent = (): Content => ({ assets: new Map(), assetNames: new Map(), snapshots: new Map(), approvals: new Map() });
+
+/** Records a valid entry's asset, snapshot or approval. Entries of other kinds change nothing. */
+function applyContent(content: Content, candidate: Candidate): void {
+  const { author, at, body } = candidate.signed.entry;
+  switch (body.type) {
+    case 'asset.added': {
+      const id = hashCanonical(body.descriptor);
+      content.assets.set(id, { id, descriptor: body.descriptor, owner: author, addedAt: at, entry: candidate.id });
+      content.assetNames.set(body.descriptor.name, id);
+      break;
+    }
+    case 'snapshot.added': {
+      const id = snapshotIdOf(body.snapshot);
+      content.snapshots.set(id, { id, snapshot: body.snapshot, author, addedAt: at, entry: candidate.id, latest: new Map(), grants: [] });
+      break;
+    }
+    case 'approval.granted': {
+      const approval: ApprovalFold = { id: candidate.id, approver: author, approval: body.approval, grantedAt: at, revokedAt: null };
+      content.approvals.set(candidate.id, approval);
+      const snapshot = content.snapshots.get(body.approval.snapshot);
+      if (snapshot !== undefined) {
+        snapshot.grants.push(approval);
+        snapshot.latest.set(author, approval);
+      }
+      break;
+    }
+    case 'approval.revoked': {
+      const approval = content.approvals.get(body.approval);
+      if (approval !== undefined && approval.revokedAt === null) approval.revokedAt = at;
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+/** Why the room does not accept new assets or snapshots at `time`, or null when it is active. */
+function roomInactiveProblem(fold: Fold, time: number): string | null {
+  const joinedBy = (key: string): boolean => (fold.joinedAt.get(key) ?? Number.POSITIVE_INFINITY) <= time;
+  const leftBy = (key: string): boolean => (fold.leftAt.get(key) ?? Number.POSITIVE_INFINITY) <= time;
+  if (!fold.definition.members.every((member) => joinedBy(member.signPublicKey))) return 'the room is not active yet: not every member has joined';
+  const keys = fold.members.map((member) => member.ref.signPublicKey);
+  if (keys.some(leftBy) && keys.filter((key) => joinedBy(key) && !leftBy(key)).length < minMembers) return 'the room is closed';
+  return null;
+}
+
+/** Whether `key` is a member who has not left by `time` (members invited by amendment included). */
+function currentMemberAt(fold: Fold, key: string, time: number): boolean {
+  return fold.memberKeys.has(key) && (fold.leftAt.get(key) ?? Number.POSITIVE_INFINITY) > time;
+}
+
+function aliasIn(fold: Fold, key: string): string {
+  return fold.members.find((member) => member.ref.signPublicKey === key)?.ref.alias ?? `member ${key.slice(0, 8)}`;
+}
+
+function assetAddedProblem(roomId: string, candidate: Candidate, descriptor: AssetDescriptor, fold: Fold, content: Content): string | null {
+  const { author } = candidate.signed.entry;
+  if (descriptor.room !== roomId) return 'the asset belongs to another room';
+  if (descriptor.owner !== author) return "the asset's owner is not the entry's author";
+  const inactive = roomInactiveProblem(fold, candidate.time);
+  if (inactive !== null) return inactive;
+  const id = hashCanonical(descriptor);
+  if (content.assets.has(id)) return 'this asset was already added';
+  if (content.assetNames.has(descriptor.name)) return `an asset named ${descriptor.name} already exists`;
+  if (descriptor.kind === 'table') {
+    const names = new Set<string>();
+    for (const column of descriptor.columns) {
+      const folded = column.name.toLowerCase();
+      if (names.has(folded)) return `table ${descriptor.name} has two columns named ${column.name}`;
+      names.add(folded);
+    }
+  } else if (descriptor.private && descriptor.files.length > 0) {
+    return `private volume ${descriptor.name} must not list its files`;
+  }
+  return null;
+}
+
+function snapshotAddedProblem(roomId: string, candidate: Candidate, snapshot: Snapshot, fold: Fold, content: Content, aliasOf: (key: string) => string): string | null {
+  const { author } = candidate.signed.entry;
+  if (snapshot.room !== roomId) return 'the snapshot belongs to another room';
+  if (snapshot.author !== author) return "the snapshot's author is not the entry's author";
+  const inactive = roomInactiveProblem(fold, candidate.time);
+  if (inactive !== null) return inactive;
+  if (content.snapshots.has(snapshotIdOf(snapshot))) return 'this snapshot was already added';
+  if (!currentMemberAt(fold, snapshot.runner, candidate.time)) return 'the runner is not a member of this room';
+  const recipients = new Set<string>();
+  for (const recipient of snapshot.recipients) {
+    if (!currentMemberAt(fold, recipient, candidate.time)) return `recipient ${aliasOf(recipient)} is not a member of this room`;
+    if (recipients.has(recipient)) return `recipient ${aliasOf(recipient)} is listed twice`;
+    recipients.add(recipient);
+  }
+  const referenced = new Set<string>();
+  for (const ref of snapshot.assets) {
+    if (referenced.has(ref.asset)) return `references asset ${ref.name} twice`;
+    referenced.add(ref.asset);
+    const asset = content.assets.get(ref.asset);
+    if (asset === undefined) return `references asset ${ref.name} which is not in this room`;
+    if (asset.descriptor.payload.hash !== ref.payloadHash) return `references asset ${ref.name} whose payload hash differs`;
+    if (asset.descriptor.name !== ref.name || asset.descriptor.kind !== ref.kind || asset.owner !== ref.owner) {
+      return `references asset ${ref.name} with a name, kind or owner that differs from the room's`;
+    }
+  }
+  const notebook = notebookProblem(snapshot.notebook);
+  if (notebook !== null) return `the snapshot's notebook is malformed: ${notebook}`;
+  return null;
+}
+
+function approvalGrantedProblem(candidate: Candidate, approval: Approval, content: Content): string | null {
+  const { author } = candidate.signed.entry;
+  const snapshot = content.snapshots.get(approval.snapshot);
+  if (snapshot === undefined) return 'the approval names a snapshot that is not in this room';
+  if (approval.runner !== snapshot.snapshot.runner) return "runner is not the snapshot's runner";
+  const expires = parseTime(approval.expiresAt);
+  if (Number.isNaN(expires)) return 'the approval has an invalid expiry time';
+  if (expires <= candidate.time) return 'the approval expires before it was granted';
+  const keyed = new Set<string>();
+  for (const key of approval.keys) {
+    const ref = snapshot.snapshot.assets.find((asset) => asset.asset === key.asset);
+    if (ref === undefined) return `carries a key for asset ${key.asset.slice(0, 12)}… which the snapshot does not read`;
+    if (ref.owner !== author) return `carries a key for ${ref.kind} ${ref.name}, which the approver does not own`;
+    if (keyed.has(key.asset)) return `carries two keys for ${ref.kind} ${ref.name}`;
+    keyed.add(key.asset);
+    if (decodeCanonicalBase64Url(key.sealedKey) === null) return `the key for ${ref.kind} ${ref.name} is not base64url`;
+  }
+  return null;
+}
+
+function approvalRevokedProblem(candidate: Candidate, approvalId: string, content: Content): string | null {
+  const approval = content.approvals.get(approvalId);
+  if (approval === undefined || approval.approver !== candidate.signed.entry.author) {
+    return 'the revocation names no approval.granted entry of its author';
+  }
+  if (approval.revokedAt !== null) return 'the approval was already revoked';
+  return null;
 }
 
 // ---- Validation to a fixpoint ------------------------------------------------------------------
@@ -227,6 +465,7 @@ function entryProblem(
   fold: Fold,
   validByAuthorSeq: Map<string, Candidate>,
   presentAuthorSeq: Set<string>,
+  content: Content,
 ): string | null {
   const { entry } = candidate.signed;
   const { definition } = fold;
@@ -286,6 +525,14 @@ function entryProblem(
       }
       return null;
     }
+    case 'asset.added':
+      return assetAddedProblem(entry.room, candidate, body.descriptor, fold, content);
+    case 'snapshot.added':
+      return snapshotAddedProblem(entry.room, candidate, body.snapshot, fold, content, (key) => aliasIn(fold, key));
+    case 'approval.granted':
+      return approvalGrantedProblem(candidate, body.approval, content);
+    case 'approval.revoked':
+      return approvalRevokedProblem(candidate, body.approval, content);
   }
 }
 
@@ -388,19 +635,23 @@ function evaluate(
 
   const validIds = new Set<string>();
   const validByAuthorSeq = new Map<string, Candidate>();
+  // Content grows entry by entry (not pass by pass), so of two clashing entries checked in the
+  // same pass only the first in log order is accepted.
+  const content = emptyContent();
   let valid: Candidate[] = [];
   for (let progress = true; progress; ) {
     progress = false;
     const fold = foldEntries(definition, valid);
     for (const candidate of candidates) {
       if (validIds.has(candidate.id) || refusedOutright.has(candidate.id)) continue;
-      const problem = entryProblem(candidate, creation, fold, validByAuthorSeq, presentAuthorSeq);
+      const problem = entryProblem(candidate, creation, fold, validByAuthorSeq, presentAuthorSeq, content);
       if (problem !== null) {
         reasons.set(candidate.id, problem);
         continue;
       }
       reasons.delete(candidate.id);
       validIds.add(candidate.id);
+      applyContent(content, candidate);
       validByAuthorSeq.set(authorSeqKey(candidate.signed), candidate);
       progress = true;
     }
@@ -491,6 +742,10 @@ export interface RoomState {
   readonly amendments: readonly AmendmentState[];
   /** Every entry, oldest first (by time, then author, then seq): the same order in every home. */
   readonly log: readonly LogItem[];
+  /** Tables and volumes, in the order they were added. */
+  readonly assets: readonly AssetState[];
+  /** Notebook snapshots, in the order they were added, with their approvals. */
+  readonly snapshots: readonly SnapshotState[];
   readonly updatedAt: string;
 }
 
@@ -500,7 +755,13 @@ function listAliases(aliases: readonly string[]): string {
   return `${aliases.slice(0, -1).join(', ')} and ${aliases[aliases.length - 1] as string}`;
 }
 
-function summarise(candidate: Candidate, definition: RoomDefinition, aliasOf: (key: string) => string, amendments: Map<string, AmendmentFold>): string {
+function summarise(
+  candidate: Candidate,
+  definition: RoomDefinition,
+  aliasOf: (key: string) => string,
+  amendments: Map<string, AmendmentFold>,
+  content: Content,
+): string {
   const { author, body } = candidate.signed.entry;
   const who = aliasOf(author);
   const adding = (members: readonly MemberRef[]): string => listAliases(members.map((member) => member.alias));
@@ -516,6 +777,24 @@ function summarise(candidate: Candidate, definition: RoomDefinition, aliasOf: (k
     case 'amendment.signed': {
       const amendment = amendments.get(body.amendment);
       return amendment === undefined ? `${who} signed an amendment` : `${who} signed the amendment adding ${adding(amendment.addMembers)}`;
+    }
+    case 'asset.added': {
+      const { descriptor } = body;
+      if (descriptor.kind === 'table') return `${who} added table ${descriptor.name} (${plural(descriptor.columns.length, 'column')})`;
+      return `${who} added ${descriptor.private ? 'private ' : ''}volume ${descriptor.name}${descriptor.private ? '' : ` (${plural(descriptor.files.length, 'file')})`}`;
+    }
+    case 'snapshot.added':
+      return `${who} added notebook “${body.snapshot.name}” (snapshot ${snapshotIdOf(body.snapshot).slice(0, 6)}…)`;
+    case 'approval.granted': {
+      const { approval } = body;
+      const name = content.snapshots.get(approval.snapshot)?.snapshot.name;
+      const what = name === undefined ? `snapshot ${approval.snapshot.slice(0, 6)}…` : `“${name}”`;
+      return `${who} approved ${what} for ${aliasOf(approval.runner)}, ${plural(approval.maxRuns, 'run')}, until ${displayTime(approval.expiresAt)}`;
+    }
+    case 'approval.revoked': {
+      const snapshotId = content.approvals.get(body.approval)?.approval.snapshot;
+      const name = snapshotId === undefined ? undefined : content.snapshots.get(snapshotId)?.snapshot.name;
+      return `${who} revoked their approval of ${name === undefined ? 'a snapshot' : `“${name}”`}`;
     }
   }
 }
@@ -556,13 +835,28 @@ export function deriveRoomState(roomId: string, entries: readonly SignedEntry[],
     status: amendment.accepted ? 'accepted' : 'pending',
   }));
 
+  // In log order, so "latest approval" means the same in every home.
+  const content = emptyContent();
+  for (const candidate of valid) applyContent(content, candidate);
+
   const log: LogItem[] = valid.map((candidate) => ({
     id: candidate.id,
     author: candidate.signed.entry.author,
     seq: candidate.signed.entry.seq,
     at: candidate.signed.entry.at,
     type: candidate.signed.entry.body.type,
-    summary: summarise(candidate, definition, aliasOf, fold.amendments),
+    summary: summarise(candidate, definition, aliasOf, fold.amendments, content),
+  }));
+
+  const freezeApproval = (approval: ApprovalFold): ApprovalState => ({ ...approval });
+  const snapshots: SnapshotState[] = [...content.snapshots.values()].map((snapshot) => ({
+    id: snapshot.id,
+    snapshot: snapshot.snapshot,
+    author: snapshot.author,
+    addedAt: snapshot.addedAt,
+    entry: snapshot.entry,
+    approvals: new Map([...snapshot.latest].map(([member, approval]) => [member, freezeApproval(approval)])),
+    grants: snapshot.grants.map(freezeApproval),
   }));
 
   return {
@@ -573,6 +867,83 @@ export function deriveRoomState(roomId: string, entries: readonly SignedEntry[],
     status,
     amendments,
     log,
+    assets: [...content.assets.values()],
+    snapshots,
     updatedAt: (valid[valid.length - 1] as Candidate).signed.entry.at,
   };
 }
+/** "2030-03-11 09:00 UTC": times in summaries and reasons, the same in every home. */
+export function displayTime(iso: string): string {
+  return `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC`;
+}
+
+const plural = (count: number, word: string): string => `${count} ${word}${count === 1 ? '' : 's'}`;
+
+/**
+ * A snapshot's approval matrix at `now`. `runsUsedByApproval(id)` counts the runs already made
+ * under the approval.granted entry `id` (core keeps the run records). One row per member who has
+ * not left, in the room's member order. Throws NOT_FOUND for a snapshot not in the room.
+ */
+export function snapshotStatus(state: RoomState, snapshotId: string, now: Date, runsUsedByApproval: (approvalId: string) => number): ApprovalStatus {
+  const found = state.snapshots.find((snapshot) => snapshot.id === snapshotId);
+  if (found === undefined) throw new CleanroomError('NOT_FOUND', `No snapshot ${snapshotId.slice(0, 12)} in room “${state.definition.name}”.`);
+  const { snapshot } = found;
+  const aliasOf = (key: string): string => state.members.find((member) => member.signPublicKey === key)?.alias ?? `member ${key.slice(0, 8)}`;
+  const time = now.getTime();
+
+  type Judged = { state: 'approved' | 'missing' | 'expired' | 'revoked' | 'used-up'; approval: ApprovalState | null; runsLeft: number | null };
+  const judge = (member: string): Judged => {
+    const approval = found.approvals.get(member) ?? null;
+    if (approval === null) return { state: 'missing', approval, runsLeft: null };
+    const runsLeft = Math.max(0, approval.approval.maxRuns - runsUsedByApproval(approval.id));
+    if (approval.revokedAt !== null) return { state: 'revoked', approval, runsLeft };
+    if (time >= parseTime(approval.approval.expiresAt)) return { state: 'expired', approval, runsLeft };
+    if (runsLeft === 0) return { state: 'used-up', approval, runsLeft };
+    return { state: 'approved', approval, runsLeft };
+  };
+  const released = (ref: Snapshot['assets'][number]): boolean => {
+    const judged = judge(ref.owner);
+    return judged.state === 'approved' && (judged.approval?.approval.keys.some((key) => key.asset === ref.asset) ?? false);
+  };
+
+  const reasons: string[] = [];
+  const explained = new Set<string>();
+  const current = state.members.filter((member) => member.status !== 'left');
+  const members: ApprovalStatus['members'] = current.map((member) => {
+    const key = member.signPublicKey;
+    const judged = judge(key);
+    const isAuthor = key === found.author;
+    if (!isAuthor) {
+      const expiresAt = judged.approval?.approval.expiresAt ?? '';
+      const why = {
+        approved: null,
+        missing: `waiting for ${member.alias}'s approval`,
+        expired: `${member.alias}'s approval expired on ${displayTime(expiresAt)}`,
+        revoked: `${member.alias} revoked their approval`,
+        'used-up': `${member.alias}'s approval has no runs left`,
+      }[judged.state];
+      if (why !== null) {
+        reasons.push(why);
+        explained.add(key);
+      }
+    }
+    return {
+      alias: member.alias,
+      key,
+      state: isAuthor ? 'author' : judged.state,
+      expiresAt: judged.approval?.approval.expiresAt ?? null,
+      runsLeft: judged.runsLeft,
+      keys: snapshot.assets.filter((ref) => ref.owner === key).map((ref) => ({ asset: ref.name, released: released(ref) })),
+    };
+  });
+
+  if (state.status === 'closed') reasons.push('the room is closed');
+  if (!current.some((member) => member.signPublicKey === snapshot.runner)) reasons.push(`the runner ${aliasOf(snapshot.runner)} has left the room`);
+  // A key is only worth a line of its own when its owner's approval does not already explain it.
+  for (const ref of snapshot.assets) {
+    if (!released(ref) && !explained.has(ref.owner)) reasons.push(`key for ${ref.kind} ${ref.name} not released by ${aliasOf(ref.owner)}`);
+  }
+  const allKeysReleased = snapshot.assets.every(released);
+  return { members, canRun: reasons.length === 0 && allKeysReleased, reasons };
+}
+

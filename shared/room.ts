@@ -1,22 +1,14 @@
 // Rooms: their definition, policy, the entries members append to their feeds, and the views the
 // hosts show. Pure types and validators; the signing and derivation logic lives in feed.ts and
 // room-state.ts.
+import { approvalSchema } from './approval.js';
+import { assetDescriptorSchema } from './asset.js';
 import { aliasSchema } from './identity.js';
+import { snapshotSchema } from './notebook.js';
+import { boxPublicKeySchema, hashHexSchema, signPublicKeySchema, timestampSchema } from './primitives.js';
 import { array, type Infer, integer, nullable, object, oneOf, optional, string, variants, boolean } from './validate.js';
 
-const key = (what: string) =>
-  string({ min: 43, max: 43, pattern: /^[A-Za-z0-9_-]+$/, patternMessage: `${what} must be a base64url public key` });
-
-export const signPublicKeySchema = key('signPublicKey');
-export const boxPublicKeySchema = key('boxPublicKey');
-/** BLAKE2b-256, 64 lowercase hex digits: room ids, entry ids, amendment ids. */
-export const hashHexSchema = string({ min: 64, max: 64, pattern: /^[0-9a-f]+$/, patternMessage: 'must be 64 hex digits' });
-export const timestampSchema = string({
-  min: 20,
-  max: 30,
-  pattern: /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/,
-  patternMessage: 'must be an ISO-8601 UTC time',
-});
+export { boxPublicKeySchema, hashHexSchema, signPublicKeySchema, timestampSchema } from './primitives.js';
 
 export const roomNameSchema = string({ min: 1, max: 100, pattern: /^\S(.*\S)?$/u, patternMessage: 'room name must not start or end with a space' });
 export const siteSchema = string({ min: 0, max: 200 });
@@ -80,6 +72,14 @@ export const entryBodySchema = variants('type', {
   /** Proposes adding members; the proposing entry's id is the amendment id. */
   'amendment.proposed': object({ addMembers: array(memberRefSchema, { max: 10 }) }),
   'amendment.signed': object({ amendment: hashHexSchema }),
+  /** A table or volume; its id is hashCanonical(descriptor). The payload travels separately. */
+  'asset.added': object({ descriptor: assetDescriptorSchema }),
+  /** A frozen notebook; its id is snapshotIdOf(snapshot). Adding it is the author's approval. */
+  'snapshot.added': object({ snapshot: snapshotSchema }),
+  /** Consent for one snapshot and runner, with the approver's data keys sealed to the runner. */
+  'approval.granted': object({ approval: approvalSchema }),
+  /** Withdraws an approval (by the id of its approval.granted entry). */
+  'approval.revoked': object({ approval: hashHexSchema }),
 });
 export type EntryBody = Infer<typeof entryBodySchema>;
 export type EntryType = EntryBody['type'];

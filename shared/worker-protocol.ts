@@ -1,16 +1,19 @@
 // The message protocol between core (the host) and the DuckDB worker process.
 // Host → worker: requests, each with a numeric `id` and a `kind`.
 // Worker → host: `ready` once (unsolicited, after DuckDB is open and locked down), then exactly one
-// `result` or `error` per request id. Both sides validate every message they receive with the
+// `result` or `error` per request id, optionally preceded by `progress` messages for that id. Both sides validate every message they receive with the
 // schemas below, so a bug or a compromised peer produces a refusal, never a crash or a guess.
 
+import { sourceFormats } from './asset.js';
 import { errorCodes } from './errors.js';
+import { hashHexSchema } from './primitives.js';
 import {
   array,
   type Infer,
   integer,
   object,
   oneOf,
+  optional,
   parse,
   refine,
   type Schema,
@@ -28,6 +31,19 @@ export const maxJsonDepth = 64;
 
 const requestId = integer({ min: 1 });
 const processId = integer({ min: 1 });
+
+/** Longest file path the worker accepts; whether it is absolute is checked by the worker (Node's path rules). */
+export const maxPathLength = 4096;
+/** Most columns a table may have (the asset descriptor's limit). */
+export const maxTableColumns = 2000;
+/** Longest column name (the asset descriptor's limit). */
+export const maxColumnNameLength = 255;
+/** Plaintext bytes per secretstream chunk of a payload the worker writes. */
+export const payloadChunkSize = 1024 * 1024;
+
+const filePath = string({ min: 1, max: maxPathLength });
+/** A 32-byte secretstream key, base64url without padding. */
+const dataKeySchema = string({ min: 43, max: 43, pattern: /^[A-Za-z0-9_-]+$/, patternMessage: 'dataKey must be 32 bytes, base64url' });
 
 // ---------------------------------------------------------------------------------------------
 // JSON-safe values: what DuckDB values become before they cross the process boundary.
@@ -85,6 +101,32 @@ const requestSchemas = {
   handshake: object({ id: requestId }),
   /** Runs trusted SQL written by core itself (e.g. schema inference). Never notebook code. */
   query: object({ id: requestId, sql: string({ min: 1, max: maxSqlLength }) }),
+  /**
+   * Reads a source file's schema with a separate, short-lived DuckDB that may open only that file.
+   * The format comes from the extension (.csv/.tsv/.txt, .parquet, .json/.ndjson/.jsonl) unless given.
+   */
+  inspect: object({ id: requestId, path: filePath, format: optional(oneOf(sourceFormats)) }),
+  /**
+   * Converts a source file to Parquet (zstd) in `ramDir` (core's private RAM-backed folder for the
+   * job), encrypts that into `outFile` (a `.partial` name in the vault, which must not exist) under
+   * `dataKey`, fsyncs it and deletes the plaintext. `columns` are the names to keep, in order.
+   * Sends `progress` messages (phases converting, encrypting).
+   */
+  importTable: object({
+    id: requestId,
+    source: filePath,
+    format: oneOf(sourceFormats),
+    columns: array(string({ min: 1, max: maxColumnNameLength }), { min: 1, max: maxTableColumns }),
+    dataKey: dataKeySchema,
+    outFile: filePath,
+    ramDir: filePath,
+  }),
+  /**
+   * Packs a file or a folder into a volume archive (see electron/worker/volume.ts) and encrypts it
+   * into `outFile` like importTable. The archive is streamed straight into the encryptor, so no
+   * plaintext copy is written anywhere; `ramDir` is accepted for symmetry and unused.
+   */
+  packVolume: object({ id: requestId, source: filePath, dataKey: dataKeySchema, outFile: filePath, ramDir: optional(filePath) }),
 };
 
 export const workerRequestSchema = variants('kind', requestSchemas);
@@ -116,6 +158,18 @@ const queryResultSchema = refine(
   },
 );
 
+const payloadFields = {
+  /** BLAKE2b-256 of the encrypted file, hex. */
+  payloadHash: hashHexSchema,
+  /** Bytes of the encrypted file. */
+  payloadSize: integer({ min: 1 }),
+  /** Plaintext bytes per secretstream chunk. */
+  chunkSize: integer({ min: 64, max: 16 * 1024 * 1024 }),
+};
+
+export const volumeFileSchema = object({ path: string({ min: 1, max: 1024 }), size: integer({ min: 0 }) });
+export type VolumeFile = Infer<typeof volumeFileSchema>;
+
 export const workerResultSchema = variants('kind', {
   handshake: object({
     /** DuckDB's own version string, e.g. `v1.5.6`. */
@@ -123,6 +177,14 @@ export const workerResultSchema = variants('kind', {
     pid: processId,
   }),
   query: queryResultSchema,
+  inspect: object({
+    format: oneOf(sourceFormats),
+    columns: array(queryColumnSchema, { min: 1, max: maxTableColumns }),
+    /** Bytes of the source file. */
+    size: integer({ min: 0 }),
+  }),
+  importTable: object({ rowCount: integer({ min: 0 }), ...payloadFields }),
+  packVolume: object({ files: array(volumeFileSchema, { min: 1, max: 10_000 }), ...payloadFields }),
 });
 export type WorkerResult = Infer<typeof workerResultSchema>;
 /** The result that answers a request of kind K. */
@@ -130,6 +192,9 @@ export type WorkerResultFor<K extends WorkerRequestKind> = Extract<WorkerResult,
 export type HandshakeResult = WorkerResultFor<'handshake'>;
 export type QueryResult = WorkerResultFor<'query'>;
 export type QueryColumn = Infer<typeof queryColumnSchema>;
+export type InspectResult = WorkerResultFor<'inspect'>;
+export type ImportTableResult = WorkerResultFor<'importTable'>;
+export type PackVolumeResult = WorkerResultFor<'packVolume'>;
 
 // ---------------------------------------------------------------------------------------------
 // Messages: worker → host.
@@ -137,11 +202,21 @@ export type QueryColumn = Infer<typeof queryColumnSchema>;
 export const workerMessageSchema = variants('kind', {
   /** Sent once, unsolicited, when DuckDB is open and locked down; the host sends nothing before it. */
   ready: object({ pid: processId }),
+  /** Work done so far on a long request (bytes); `done` never decreases within a phase. */
+  progress: object({
+    id: requestId,
+    phase: oneOf(['converting', 'encrypting']),
+    done: integer({ min: 0 }),
+    total: integer({ min: 0 }),
+  }),
   result: object({ id: requestId, result: workerResultSchema }),
   error: object({ id: requestId, code: oneOf(errorCodes), message: string({ min: 1, max: 1_000 }) }),
 });
 export type WorkerMessage = Infer<typeof workerMessageSchema>;
 export type WorkerErrorMessage = Extract<WorkerMessage, { kind: 'error' }>;
+export type WorkerProgressMessage = Extract<WorkerMessage, { kind: 'progress' }>;
+/** What a progress listener is told. */
+export type WorkerProgress = Omit<WorkerProgressMessage, 'kind' | 'id'>;
 
 export const parseWorkerRequest = (value: unknown) => parse(workerRequestSchema, value);
 export const parseWorkerMessage = (value: unknown) => parse(workerMessageSchema, value);

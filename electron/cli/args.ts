@@ -1,5 +1,6 @@
 // The `cleanroom` command line: which commands exist, which options each takes, and a parser that
 // turns argv into one typed invocation or a UsageError (exit code 2). Pure: no I/O, no core.
+import { type ColumnRole, type SourceFormat, sourceFormats } from '../../shared/asset.js';
 import { api, type ApiMethod } from '../../shared/contract.js';
 
 export class UsageError extends Error {
@@ -175,6 +176,7 @@ export const commandSpecs = {
     options: [
       outPacket('the packet'),
       { name: 'to', value: 'ALIAS', list: true, summary: 'Address only these members (default: every other member).' },
+      { name: 'with-payloads', summary: 'Carry every encrypted payload of your assets, not only those a recipient will run on.' },
     ],
     summary: summaryOf('packet.export'),
     details: [roomRef, passphraseSource],
@@ -183,6 +185,98 @@ export const commandSpecs = {
     words: ['engine'],
     options: [],
     summary: summaryOf('engine.info'),
+  },
+  'table inspect': {
+    words: ['table', 'inspect'],
+    arguments: [{ name: 'F' }],
+    options: [{ name: 'format', value: 'FORMAT', summary: 'csv, parquet or json (default: from the file name).' }],
+    summary: summaryOf('table.inspect'),
+  },
+  'table add': {
+    words: ['table', 'add'],
+    arguments: [{ name: 'ROOM' }],
+    options: [
+      { name: 'name', value: 'NAME', required: true, summary: 'The table\'s name in SQL: lower-case letters, digits and _.' },
+      { name: 'file', value: 'F', required: true, summary: 'The CSV, Parquet or JSON/NDJSON file to import (it is not copied unencrypted).' },
+      { name: 'format', value: 'FORMAT', summary: 'csv, parquet or json (default: from the file name).' },
+      { name: 'privacy-unit', value: 'C', summary: 'The column naming the person or entity (never output).' },
+      { name: 'join-key', value: 'C', list: true, summary: 'Columns used only to join.' },
+      { name: 'dimension', value: 'C', list: true, summary: 'Columns to group and filter by.' },
+      { name: 'measure', value: 'C', list: true, summary: 'Columns to aggregate.' },
+      { name: 'hidden', value: 'C', list: true, summary: 'Columns no notebook may use.' },
+      { name: 'share-row-count', summary: 'Show the number of rows to the other members.' },
+      { name: 'allow-min-max', summary: 'Let approved notebooks output min and max of this table\'s measures.' },
+    ],
+    summary: 'Imports a table into a room, encrypted under a new data key; others see its columns and types only.',
+    details: [roomRef, 'Columns without a role get the suggested one (see `cleanroom table inspect F`).', passphraseSource],
+  },
+  'volume add': {
+    words: ['volume', 'add'],
+    arguments: [{ name: 'ROOM' }],
+    options: [
+      { name: 'name', value: 'NAME', required: true, summary: 'The volume\'s name: lower-case letters, digits and _.' },
+      { name: 'file', value: 'F', required: true, summary: 'A file or folder to add.' },
+      { name: 'private', summary: 'Approved code may use it; other members never see its content or file names.' },
+    ],
+    summary: summaryOf('volume.add'),
+    details: [roomRef, passphraseSource],
+  },
+  'asset list': {
+    words: ['asset', 'list'],
+    arguments: [{ name: 'ROOM' }],
+    options: [],
+    summary: summaryOf('asset.list'),
+    details: [roomRef],
+  },
+  'notebook check': {
+    words: ['notebook', 'check'],
+    arguments: [{ name: 'ROOM' }],
+    options: [{ name: 'file', value: 'F', required: true, summary: 'The notebook (jupytext percent format for SQL).' }],
+    summary: summaryOf('notebook.check'),
+    details: [roomRef, 'Exit code 1 if the notebook would be refused.'],
+  },
+  'notebook add': {
+    words: ['notebook', 'add'],
+    arguments: [{ name: 'ROOM' }],
+    options: [
+      { name: 'name', value: 'NAME', required: true, summary: 'The notebook\'s name, shown to every member.' },
+      { name: 'file', value: 'F', required: true, summary: 'The notebook (jupytext percent format for SQL).' },
+      { name: 'runner', value: 'ALIAS', summary: 'The member who will run it (default: you).' },
+      { name: 'recipient', value: 'ALIAS', list: true, summary: 'Members who receive the outputs (default: the runner).' },
+    ],
+    summary: summaryOf('notebook.add'),
+    details: [roomRef, 'Adding it counts as your approval; write a packet (`cleanroom packet export`) to send it.', passphraseSource],
+  },
+  'notebook list': {
+    words: ['notebook', 'list'],
+    arguments: [{ name: 'ROOM' }],
+    options: [],
+    summary: summaryOf('notebook.list'),
+    details: [roomRef],
+  },
+  'notebook show': {
+    words: ['notebook', 'show'],
+    arguments: [{ name: 'ROOM' }, { name: 'SNAPSHOT' }],
+    options: [],
+    summary: summaryOf('notebook.show'),
+    details: [roomRef, 'SNAPSHOT is the snapshot\'s id or its first 6 or more digits.'],
+  },
+  approve: {
+    words: ['approve'],
+    arguments: [{ name: 'ROOM' }, { name: 'SNAPSHOT' }],
+    options: [
+      { name: 'expires-days', value: 'D', summary: 'The approval expires after D days (default 7).' },
+      { name: 'runs', value: 'N', summary: 'It allows N runs (default 1).' },
+    ],
+    summary: summaryOf('approval.grant'),
+    details: [roomRef, 'SNAPSHOT is the snapshot\'s id or its first 6 or more digits.', 'Read the cells first: `cleanroom notebook show ROOM SNAPSHOT`.', passphraseSource],
+  },
+  revoke: {
+    words: ['revoke'],
+    arguments: [{ name: 'ROOM' }, { name: 'SNAPSHOT' }],
+    options: [],
+    summary: summaryOf('approval.revoke'),
+    details: [roomRef, 'SNAPSHOT is the snapshot\'s id or its first 6 or more digits.', passphraseSource],
   },
 } as const satisfies Record<string, CommandSpec>;
 
@@ -223,12 +317,38 @@ export type Command =
   | { readonly name: 'room amend'; readonly room: string; readonly add: readonly string[]; readonly out: string }
   | { readonly name: 'room sign-amendment'; readonly room: string; readonly amendment: string; readonly out: string }
   | { readonly name: 'packet import'; readonly files: readonly string[] }
-  | { readonly name: 'packet export'; readonly room: string; readonly out: string; readonly to?: readonly string[] }
+  | { readonly name: 'packet export'; readonly room: string; readonly out: string; readonly to?: readonly string[]; readonly withPayloads: boolean }
   | { readonly name: 'serve'; readonly port: number; readonly open: boolean }
-  | { readonly name: 'engine' };
+  | { readonly name: 'engine' }
+  | { readonly name: 'table inspect'; readonly file: string; readonly format?: SourceFormat }
+  | {
+      readonly name: 'table add';
+      readonly room: string;
+      readonly assetName: string;
+      readonly file: string;
+      readonly format?: SourceFormat;
+      readonly roles: readonly { readonly column: string; readonly role: ColumnRole }[];
+      readonly shareRowCount: boolean;
+      readonly allowMinMax: boolean;
+    }
+  | { readonly name: 'volume add'; readonly room: string; readonly assetName: string; readonly file: string; readonly private: boolean }
+  | { readonly name: 'asset list'; readonly room: string }
+  | { readonly name: 'notebook check'; readonly room: string; readonly file: string }
+  | {
+      readonly name: 'notebook add';
+      readonly room: string;
+      readonly notebookName: string;
+      readonly file: string;
+      readonly runner?: string;
+      readonly recipients?: readonly string[];
+    }
+  | { readonly name: 'notebook list'; readonly room: string }
+  | { readonly name: 'notebook show'; readonly room: string; readonly snapshot: string }
+  | { readonly name: 'approve'; readonly room: string; readonly snapshot: string; readonly expiresDays?: number; readonly runs?: number }
+  | { readonly name: 'revoke'; readonly room: string; readonly snapshot: string };
 
 /** Words that start several commands: `cleanroom room --help` lists them. */
-export const commandGroups = ['identity', 'contact', 'room', 'packet'] as const;
+export const commandGroups = ['identity', 'contact', 'room', 'packet', 'table', 'volume', 'asset', 'notebook'] as const;
 export type CommandGroup = (typeof commandGroups)[number];
 export type HelpTopic = CommandName | CommandGroup | null;
 
@@ -421,7 +541,13 @@ export function parseArgs(argv: readonly string[]): Invocation {
       break;
     case 'packet export': {
       const to = list('to');
-      command = { name, room: arg(0), out: nonEmpty('out', required('out')), ...(to === undefined ? {} : { to }) };
+      command = {
+        name,
+        room: arg(0),
+        out: nonEmpty('out', required('out')),
+        withPayloads: given.has('with-payloads'),
+        ...(to === undefined ? {} : { to }),
+      };
       break;
     }
     case 'identity show':
@@ -430,6 +556,75 @@ export function parseArgs(argv: readonly string[]): Invocation {
     case 'engine':
       command = { name };
       break;
+    case 'table inspect': {
+      const format = sourceFormat(text('format'), name);
+      command = { name, file: arg(0), ...(format === undefined ? {} : { format }) };
+      break;
+    }
+    case 'table add': {
+      const format = sourceFormat(text('format'), name);
+      const privacyUnit = text('privacy-unit');
+      const roles: { column: string; role: ColumnRole }[] = [];
+      if (privacyUnit !== undefined) roles.push({ column: nonEmpty('privacy-unit', privacyUnit), role: 'privacy_unit' });
+      const listed: [string, ColumnRole][] = [['join-key', 'join_key'], ['dimension', 'dimension'], ['measure', 'measure'], ['hidden', 'hidden']];
+      for (const [option, role] of listed) for (const column of list(option) ?? []) roles.push({ column, role });
+      const seen = new Map<string, ColumnRole>();
+      for (const { column, role } of roles) {
+        const earlier = seen.get(column);
+        if (earlier !== undefined) throw new UsageError(`column "${column}" is given two roles (${earlier} and ${role})`, name);
+        seen.set(column, role);
+      }
+      command = {
+        name,
+        room: arg(0),
+        assetName: required('name'),
+        file: nonEmpty('file', required('file')),
+        roles,
+        shareRowCount: given.has('share-row-count'),
+        allowMinMax: given.has('allow-min-max'),
+        ...(format === undefined ? {} : { format }),
+      };
+      break;
+    }
+    case 'volume add':
+      command = { name, room: arg(0), assetName: required('name'), file: nonEmpty('file', required('file')), private: given.has('private') };
+      break;
+    case 'asset list':
+    case 'notebook list':
+      command = { name, room: arg(0) };
+      break;
+    case 'notebook check':
+      command = { name, room: arg(0), file: nonEmpty('file', required('file')) };
+      break;
+    case 'notebook add': {
+      const runner = text('runner');
+      const recipients = list('recipient');
+      command = {
+        name,
+        room: arg(0),
+        notebookName: required('name'),
+        file: nonEmpty('file', required('file')),
+        ...(runner === undefined ? {} : { runner: nonEmpty('runner', runner) }),
+        ...(recipients === undefined ? {} : { recipients }),
+      };
+      break;
+    }
+    case 'notebook show':
+    case 'revoke':
+      command = { name, room: arg(0), snapshot: arg(1) };
+      break;
+    case 'approve': {
+      const expiresDays = whole('expires-days');
+      const runs = whole('runs');
+      command = {
+        name,
+        room: arg(0),
+        snapshot: arg(1),
+        ...(expiresDays === undefined ? {} : { expiresDays }),
+        ...(runs === undefined ? {} : { runs }),
+      };
+      break;
+    }
   }
   return { kind: 'run', settings, command };
 }
@@ -466,6 +661,14 @@ function helpTopic(words: readonly string[]): HelpTopic {
   if (words.length === 0) return null;
   if (words.length === 1 && isGroup(words[0])) return words[0];
   return resolveCommand(words).name;
+}
+
+function sourceFormat(value: string | undefined, command: CommandName): SourceFormat | undefined {
+  if (value === undefined) return undefined;
+  if (!(sourceFormats as readonly string[]).includes(value)) {
+    throw new UsageError(`--format must be ${sourceFormats.join(', ')}, not "${value}"`, command);
+  }
+  return value as SourceFormat;
 }
 
 function parsePort(value: string | undefined, command: CommandName): number {

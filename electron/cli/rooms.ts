@@ -166,6 +166,7 @@ export async function roomCommands(context: CliContext, settings: GlobalSettings
         invoke(core, 'packet.export', {
           room: command.room,
           outPath: path.resolve(command.out),
+          withPayloads: command.withPayloads,
           ...(command.to === undefined ? {} : { to: [...command.to] }),
         }),
       );

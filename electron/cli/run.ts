@@ -8,6 +8,7 @@ import { appVersion } from '../core/version.js';
 import { startShell } from '../shell/server.js';
 import { type Command, type GlobalSettings, helpText, type Invocation, parseArgs, usageHint, UsageError } from './args.js';
 import { readPassphraseFile } from './passphrase.js';
+import { assetCommands } from './assets.js';
 import { roomCommands, type RoomCommand } from './rooms.js';
 import { type CliContext, exitCodes, invoke, openCliCore, report, requirePassphrase, withCore } from './session.js';
 
@@ -104,6 +105,17 @@ async function runCommand(context: CliContext, settings: GlobalSettings, command
     }
     case 'serve':
       return serve(context, settings, command);
+    case 'table inspect':
+    case 'table add':
+    case 'volume add':
+    case 'asset list':
+    case 'notebook check':
+    case 'notebook add':
+    case 'notebook list':
+    case 'notebook show':
+    case 'approve':
+    case 'revoke':
+      return assetCommands(context, settings, command);
     default:
       return roomCommands(context, settings, command satisfies RoomCommand);
   }

@@ -12,10 +12,15 @@ import { cryptoReady } from '../../shared/crypto.js';
 import { CleanroomError, type Result, toApiError } from '../../shared/errors.js';
 import { cardFileName, encodeCard, makeCard } from '../../shared/card.js';
 import { parse } from '../../shared/validate.js';
+import { Approvals } from './approvals.js';
+import { Assets, sweepPartials } from './assets.js';
 import { Contacts } from './contacts.js';
 import { type HostKind, openHome } from './home.js';
+import { Jobs } from './jobs.js';
 import { Keystore } from './keystore.js';
+import { Notebooks } from './notebooks.js';
 import { Packets } from './packets.js';
+import { sweepRamFolders } from './ram-folder.js';
 import { Rooms } from './rooms.js';
 import { appVersion } from './version.js';
 import { type WorkerLauncher, WorkerHost } from './worker-host.js';
@@ -72,6 +77,14 @@ export async function openCore(options: CoreOptions): Promise<Core> {
     execArgv: options.workerExecArgv,
     launch: options.launchWorker,
   });
+  // An import killed mid-way (kill -9, power cut) left at most a .partial file in the vault and
+  // plaintext in a RAM folder; neither is ever referenced, so both go before anything else runs.
+  sweepPartials(home.vaultDir);
+  sweepRamFolders();
+  const jobs = new Jobs(clock);
+  const assets = new Assets(home.db, home.vaultDir, rooms, worker, jobs, clock);
+  const approvals = new Approvals(rooms, assets, clock);
+  const notebooks = new Notebooks(rooms, worker, approvals, clock);
 
   const handlers: ApiHandlers = {
     'app.info': async () => ({ version: appVersion, host: options.host, home: home.dir }),
@@ -127,6 +140,40 @@ export async function openCore(options: CoreOptions): Promise<Core> {
     },
     'packet.export': async (request) => packets.export(request, me(), keystore.keys()),
     'packet.import': async (request) => packets.import(request, me(), keystore.keys()),
+    'table.inspect': async ({ path, format }) => assets.inspect(path, format),
+    'table.add': async (request) => {
+      const identity = me();
+      return { job: await assets.startTable(request, identity, keystore.keys()) };
+    },
+    'volume.add': async (request) => {
+      const identity = me();
+      return { job: await assets.startVolume(request, identity, keystore.keys()) };
+    },
+    'job.status': async ({ job }) => jobs.view(job),
+    'asset.list': async ({ room }) => ({ assets: assets.list(room, me()) }),
+    'notebook.check': async ({ room, source }) => notebooks.check(room, source),
+    'notebook.add': async (request) => {
+      const identity = me();
+      return notebooks.add(request, identity, keystore.keys());
+    },
+    'notebook.list': async ({ room }) => ({ snapshots: notebooks.list(room, me()) }),
+    'notebook.show': async ({ room, snapshot }) => notebooks.view(room, snapshot, me()),
+    'approval.grant': async ({ room, snapshot, expiresDays, runs }) => {
+      const identity = me();
+      const unlocked = keystore.keys();
+      const stored = rooms.resolve(room);
+      const found = notebooks.resolve(stored, rooms.state(stored), snapshot);
+      approvals.grant(stored, found.id, identity, unlocked, { ...(expiresDays === undefined ? {} : { expiresDays }), ...(runs === undefined ? {} : { runs }) });
+      return notebooks.view(stored.id, found.id, identity);
+    },
+    'approval.revoke': async ({ room, snapshot }) => {
+      const identity = me();
+      const unlocked = keystore.keys();
+      const stored = rooms.resolve(room);
+      const found = notebooks.resolve(stored, rooms.state(stored), snapshot);
+      approvals.revoke(stored, found.id, identity, unlocked);
+      return notebooks.view(stored.id, found.id, identity);
+    },
   };
 
   let closed = false;
@@ -162,6 +209,10 @@ export async function openCore(options: CoreOptions): Promise<Core> {
     async close() {
       if (closed) return;
       closed = true;
+      // Running imports fail cleanly (their partial files removed) before the database closes.
+      const stopping = jobs.stopAll();
+      await worker.stop();
+      await stopping;
       keystore.lock();
       await worker.stop();
       home.close();

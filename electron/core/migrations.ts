@@ -103,6 +103,38 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX imports_by_room ON imports (room);
     `,
   },
+  {
+    version: 3,
+    name: 'assets',
+    sql: `
+      -- Data keys of the assets I own, each sealed to my own box key (crypto_box_seal): a key is
+      -- never stored in the clear, and opening one needs the unlocked identity. Keys others
+      -- release to me travel inside their approvals (in the room's entries), not here.
+      CREATE TABLE data_keys (
+        asset TEXT PRIMARY KEY CHECK (length(asset) = 64),
+        room TEXT NOT NULL REFERENCES rooms (id),
+        sealed_key TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      ) STRICT;
+
+      -- Encrypted payload files in the vault, by the BLAKE2b-256 of their bytes. A row is written
+      -- only after its file is whole and renamed into place; present = 0 records a payload this
+      -- home knows of (from a descriptor) but does not hold.
+      CREATE TABLE payloads (
+        hash TEXT PRIMARY KEY CHECK (length(hash) = 64),
+        size INTEGER NOT NULL CHECK (size >= 1),
+        -- Relative to the home's vault folder.
+        path TEXT NOT NULL,
+        present INTEGER NOT NULL CHECK (present IN (0, 1)),
+        added_at TEXT NOT NULL
+      ) STRICT;
+
+      CREATE INDEX data_keys_by_room ON data_keys (room);
+      -- Import jobs live in memory only: they end with the process, and a crash mid-import
+      -- leaves only a .partial file, swept at start-up. Snapshot run-use counters come with
+      -- runs (issue 5) in a later migration.
+    `,
+  },
 ];
 
 export const latestSchemaVersion = migrations.length === 0 ? 0 : (migrations[migrations.length - 1] as Migration).version;

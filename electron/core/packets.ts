@@ -1,18 +1,42 @@
 // Packets in and out: the only way rooms change from outside this home. An export carries every
-// entry this home holds for the room; an import is checked in full before anything is stored,
-// and stored in one transaction, so a refused packet leaves the home exactly as it was.
-import { closeSync, fstatSync, openSync, readFileSync } from 'node:fs';
+// entry this home holds for the room, and the payloads of my assets that its recipients need; an
+// import is checked in full before anything is stored, its entries stored in one transaction and
+// its payloads renamed into the vault only after that transaction, so a refused packet leaves the
+// home exactly as it was. Packet files are streamed (electron/core/packet-stream.ts): a payload
+// may be far larger than memory.
+import { writeFile, rm, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
-import { fingerprintOf, fromBase64Url, hash, toHex } from '../../shared/crypto.js';
+import { fingerprintOf, fromBase64Url, hash, randomBytes, toHex } from '../../shared/crypto.js';
 import { CleanroomError } from '../../shared/errors.js';
 import { roomIdOf } from '../../shared/feed.js';
 import { groupForReading, type IdentityPublic } from '../../shared/identity.js';
-import { encodePacket, openPacket, type PacketContents, type PacketHeader, packetFileExtension, packetLimits } from '../../shared/packet.js';
+import {
+  checkPayloadsAgainstDescriptors,
+  encodePacketHead,
+  type PacketContents,
+  type PacketHeader,
+  packetFileExtension,
+  packetLimits,
+  type PacketPayloadRef,
+} from '../../shared/packet.js';
 import { type ExportResult, type ImportResult, type MemberRef, type SignedEntry } from '../../shared/room.js';
-import { deriveRoomState, mergeEntries, type MemberState } from '../../shared/room-state.js';
-import { describeFileError, isFolder, writeFileAtomic } from './files.js';
+import { deriveRoomState, mergeEntries, type MemberState, type RoomState } from '../../shared/room-state.js';
+import { isFolder } from './files.js';
+import { vaultFolderName } from './home.js';
 import { type UnlockedKeys } from './keystore.js';
+import {
+  assetsIn,
+  type OpenedPacketFile,
+  openPacketFile,
+  type OutgoingPayload,
+  packetRefusal,
+  payloadsToSend,
+  type StagedPayload,
+  stagePayloads,
+  vaultPathFor,
+  writePacketFile,
+} from './packet-stream.js';
 import { AliasBook, type Rooms, type StoredRoom } from './rooms.js';
 
 /** The largest packet read at all; checked before a byte is read, so an oversized file costs nothing. */
@@ -22,6 +46,16 @@ export interface ExportRequest {
   readonly room: string;
   readonly to?: readonly string[];
   readonly outPath?: string;
+  /** Carry the payload of every asset of mine, not only those a recipient's snapshots need. */
+  readonly withPayloads?: boolean;
+}
+
+/** A payload an export carried. */
+export interface ExportedPayload {
+  readonly asset: string;
+  readonly name: string;
+  readonly kind: 'table' | 'volume';
+  readonly size: number;
 }
 
 export interface ImportRequest {
@@ -56,14 +90,32 @@ const fileTimestamp = (at: Date): string => at.toISOString().replace(/\.\d+Z$/, 
 const readableSharingId = (member: MemberRef): string =>
   groupForReading(fingerprintOf(fromBase64Url(member.signPublicKey), fromBase64Url(member.boxPublicKey)).sharingId).join(' ');
 
+interface ImportPlan {
+  readonly stored: StoredRoom | null;
+  readonly merged: ReturnType<typeof mergeEntries>;
+  readonly state: RoomState;
+  readonly sender: MemberState;
+}
+
 export class Packets {
+  private readonly vaultDir: string;
+
   constructor(
     private readonly db: Database.Database,
     private readonly rooms: Rooms,
     private readonly clock: () => Date,
-  ) {}
+    /** The home's vault folder; by default `vault` next to the database. */
+    vaultDir?: string,
+  ) {
+    this.vaultDir = vaultDir ?? path.join(path.dirname(db.name), vaultFolderName);
+  }
 
-  export(request: ExportRequest, me: IdentityPublic, keys: UnlockedKeys): ExportResult {
+  async export(request: ExportRequest, me: IdentityPublic, keys: UnlockedKeys): Promise<ExportResult> {
+    return (await this.exportPacket(request, me, keys)).result;
+  }
+
+  /** export, also saying which payloads the packet carries. */
+  async exportPacket(request: ExportRequest, me: IdentityPublic, keys: UnlockedKeys): Promise<{ result: ExportResult; payloads: ExportedPayload[] }> {
     const room = this.rooms.resolve(request.room);
     const state = this.rooms.state(room);
     const mine = state.members.find((member) => member.signPublicKey === me.signPublicKey);
@@ -76,28 +128,37 @@ export class Packets {
     // Every entry this home holds, not only mine: feeds are small, and relaying the others'
     // entries means any one packet brings a member fully up to date, whatever reached them before.
     const entries = this.rooms.entriesOf(room.id);
-    const bytes = encodePacket({
+    const assets = payloadsToSend(
+      entries,
+      me.signPublicKey,
+      recipients.map((member) => member.signPublicKey),
+      request.withPayloads ?? false,
+    );
+    const outgoing: OutgoingPayload[] = assets.map((asset) => ({
+      ref: { asset: asset.id, hash: asset.descriptor.payload.hash, size: asset.descriptor.payload.size },
+      source: this.payloadFileOf(asset.descriptor.payload.hash) ?? vaultPathFor(this.vaultDir, asset.descriptor.payload.hash),
+      label: `${asset.descriptor.kind} ${asset.descriptor.name}`,
+    }));
+    const head = encodePacketHead({
       room: room.id,
       sender: refOf(mine),
       signSecretKey: keys.signSecretKey,
       recipients: recipients.map(refOf),
       entries,
       createdAt: now,
+      payloads: outgoing.map((payload) => payload.ref),
     });
+    const payloads = assets.map((asset) => ({ asset: asset.id, name: asset.descriptor.name, kind: asset.descriptor.kind, size: asset.descriptor.payload.size }));
     const recipientAliases = recipients.map((member) => member.alias);
     const defaultName = `${slug(room.name, 'room')}-${slug(me.alias, 'member')}-${fileTimestamp(now)}${packetFileExtension}`;
     if (request.outPath === undefined) {
-      return {
-        fileName: defaultName,
-        path: null,
-        contentBase64: Buffer.from(bytes).toString('base64'),
-        size: bytes.length,
-        recipients: recipientAliases,
-      };
+      const bytes = await inlinePacket(head, outgoing);
+      const result = { fileName: defaultName, path: null, contentBase64: Buffer.from(bytes).toString('base64'), size: bytes.length, recipients: recipientAliases };
+      return { result, payloads };
     }
     const target = isFolder(request.outPath) ? path.resolve(request.outPath, defaultName) : path.resolve(request.outPath);
-    writeFileAtomic(target, bytes);
-    return { fileName: path.basename(target), path: target, contentBase64: null, size: bytes.length, recipients: recipientAliases };
+    const size = await writePacketFile(target, head, outgoing);
+    return { result: { fileName: path.basename(target), path: target, contentBase64: null, size, recipients: recipientAliases }, payloads };
   }
 
   /** Every other member still in the room, or just the named ones. */
@@ -130,68 +191,153 @@ export class Packets {
     return [...chosen.values()];
   }
 
-  import(request: ImportRequest, me: IdentityPublic, keys: UnlockedKeys): ImportResult {
-    const bytes = readPacketBytes(request);
-    const { header, contents } = openChecked(bytes, me, keys);
+  async import(request: ImportRequest, me: IdentityPublic, keys: UnlockedKeys): Promise<ImportResult> {
+    const hasPath = request.path !== undefined;
+    const hasContent = request.contentBase64 !== undefined;
+    if (hasPath === hasContent) throw new CleanroomError('BAD_REQUEST', 'Give exactly one of path or contentBase64.');
+    const recipient = { boxPublicKey: fromBase64Url(me.boxPublicKey), boxSecretKey: keys.boxSecretKey };
+    if (request.path !== undefined) return this.importFile(await openPacketFile(path.resolve(request.path), recipient), me);
+    // Bytes from the browser go through the same streaming path: a hidden temporary file in the
+    // vault (never picked up as anything: it ends in .partial), removed whatever happens.
+    const bytes = decodePacketBase64(request.contentBase64 as string);
+    const temporary = path.join(this.vaultDir, `.import-${toHex(randomBytes(8))}${packetFileExtension}.partial`);
+    await writeFile(temporary, bytes, { mode: 0o600 });
+    try {
+      return await this.importFile(await openPacketFile(temporary, recipient), me);
+    } finally {
+      await rm(temporary, { force: true });
+    }
+  }
+
+  /** Checks 15–16 and the room rules on an opened packet, then stores it: entries, then payloads. */
+  private async importFile(opened: OpenedPacketFile, me: IdentityPublic): Promise<ImportResult> {
+    const { header, contents } = opened;
     const roomId = header.room;
     const now = this.clock();
-    const packetHash = toHex(hash(bytes));
+    // Every room rule is checked before a payload byte is copied, so a packet refused for its
+    // entries costs no copying; the transaction below checks again against the home as it is then.
+    const first = this.plan(header, contents, me, now);
+    const descriptors = assetsIn([...(first.stored === null ? [] : this.rooms.entriesOf(roomId)), ...first.merged.accepted]);
+    const staged = await stagePayloads(opened, this.vaultDir, {
+      nameOf: (asset) => descriptors.get(asset)?.descriptor.name,
+      locate: (payloadHash) => this.payloadFileOf(payloadHash) ?? vaultPathFor(this.vaultDir, payloadHash),
+    });
+    let result: ImportResult;
+    try {
+      result = this.db.transaction((): ImportResult => this.apply(opened, me, now, staged.added))();
+    } catch (error) {
+      await staged.discard();
+      throw error;
+    }
+    // Only now, with the entries committed, do the payloads take their final names; their rows
+    // follow the files (a row is never written for a file that is not whole and in place). A crash
+    // between the two leaves a whole file without a row, which the next import of it records.
+    await staged.commit();
+    this.recordPayloads(staged.payloads, now);
+    return result;
+  }
 
-    return this.db.transaction((): ImportResult => {
-      const stored = this.rooms.find(roomId);
-      const known = stored === null ? [] : this.rooms.entriesOf(roomId);
-      if (stored === null) checkInvitation(roomId, contents.entries, me, now);
+  /** Whether this home's schema has the vault's payload table (added with assets). */
+  private hasPayloadTable(): boolean {
+    return this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'payloads'").get() !== undefined;
+  }
 
-      const merged = mergeEntries(roomId, known, contents.entries, now);
-      const state = deriveRoomState(roomId, [...known, ...merged.accepted], now);
-      const roomName = state.definition.name;
-      const sender = state.members.find((member) => member.signPublicKey === header.sender.signPublicKey);
-      if (sender === undefined || sender.boxPublicKey !== header.sender.boxPublicKey) {
-        throw new CleanroomError(
-          'NOT_A_MEMBER',
-          `The packet is signed by "${header.sender.alias}" (sharing identifier ${readableSharingId(header.sender)}), who is not a member of ${roomName}; nothing was imported.`,
-        );
-      }
-      // An equivocating author's later entries build on the fork and are refused with it; they
-      // are part of the misbehaviour the alert reports, not a reason to refuse the packet.
-      const forked = (entry: SignedEntry): boolean =>
-        merged.equivocations.some((equivocation) => equivocation.author === entry.entry?.author && entry.entry.seq > equivocation.seq);
-      const refused = merged.refused.find((item) => !forked(item.entry));
-      if (refused !== undefined) {
-        throw new CleanroomError('BAD_PACKET', `Packet refused, nothing was imported: ${refused.reason}.`);
-      }
+  /** The vault file recorded for this payload hash, or null. */
+  payloadFileOf(payloadHash: string): string | null {
+    if (!this.hasPayloadTable()) return null;
+    const row = this.db.prepare('SELECT path FROM payloads WHERE hash = ? AND present = 1').get(payloadHash) as { path: string } | undefined;
+    return row === undefined ? null : path.join(this.vaultDir, row.path);
+  }
 
-      if (stored === null) this.rooms.insertRoom(state.definition, 'invitation');
-      this.rooms.insertEntries(roomId, merged.accepted);
-
-      // Equivocation is a member's misbehaviour, not a broken packet: the first entry seen stays,
-      // the rest of the packet applies, and everyone sees the alert.
-      const book = new AliasBook([me, ...state.members, ...state.amendments.flatMap((amendment) => amendment.addMembers)]);
-      const alerts: string[] = [];
-      for (const equivocation of merged.equivocations) {
-        const detail = `${book.of(equivocation.author)} signed two different entries with sequence number ${equivocation.seq}; the one received first is kept.`;
-        if (this.rooms.insertEquivocation(roomId, equivocation, detail)) alerts.push(`Security alert in ${roomName}: ${detail}`);
-      }
-
-      const from = sender.alias;
-      const accepted = merged.accepted.length;
-      let summary =
-        stored === null
-          ? `Invitation to ${roomName} from ${from}: ${plural(accepted, 'new entry', 'new entries')}`
-          : accepted === 0
-            ? 'Nothing new: already up to date'
-            : `${plural(accepted, 'new entry', 'new entries')} from ${from} for ${roomName}`;
-      if (alerts.length > 0) summary += `; ${plural(alerts.length, 'security alert', 'security alerts')} raised`;
-
-      this.db
-        .prepare(
-          `INSERT INTO imports (packet_hash, room, sender, imported_at, accepted, ignored, alerts, summary)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-        )
-        .run(packetHash, roomId, sender.signPublicKey, now.toISOString(), accepted, merged.ignored, alerts.length, summary);
-
-      return { room: roomId, roomName, from, accepted, ignored: merged.ignored, alerts, summary };
+  private recordPayloads(payloads: readonly StagedPayload[], now: Date): void {
+    if (payloads.length === 0 || !this.hasPayloadTable()) return;
+    const upsert = this.db.prepare(
+      `INSERT INTO payloads (hash, size, path, present, added_at) VALUES (?, ?, ?, 1, ?)
+       ON CONFLICT (hash) DO UPDATE SET size = excluded.size, path = excluded.path, present = 1`,
+    );
+    this.db.transaction(() => {
+      for (const payload of payloads) upsert.run(payload.ref.hash, payload.ref.size, path.relative(this.vaultDir, payload.final), now.toISOString());
     })();
+  }
+
+  /** The room rules, without writing anything: throws the refusal, or says what to store. */
+  private plan(header: PacketHeader, contents: PacketContents, me: IdentityPublic, now: Date): ImportPlan {
+    const roomId = header.room;
+    const stored = this.rooms.find(roomId);
+    const known = stored === null ? [] : this.rooms.entriesOf(roomId);
+    if (stored === null) checkInvitation(roomId, contents.entries, me, now);
+
+    const merged = mergeEntries(roomId, known, contents.entries, now);
+    const state = deriveRoomState(roomId, [...known, ...merged.accepted], now);
+    const roomName = state.definition.name;
+    const sender = state.members.find((member) => member.signPublicKey === header.sender.signPublicKey);
+    if (sender === undefined || sender.boxPublicKey !== header.sender.boxPublicKey) {
+      throw new CleanroomError(
+        'NOT_A_MEMBER',
+        `The packet is signed by "${header.sender.alias}" (sharing identifier ${readableSharingId(header.sender)}), who is not a member of ${roomName}; nothing was imported.`,
+      );
+    }
+    // An equivocating author's later entries build on the fork and are refused with it; they
+    // are part of the misbehaviour the alert reports, not a reason to refuse the packet.
+    const forked = (entry: SignedEntry): boolean =>
+      merged.equivocations.some((equivocation) => equivocation.author === entry.entry?.author && entry.entry.seq > equivocation.seq);
+    const refused = merged.refused.find((item) => !forked(item.entry));
+    if (refused !== undefined) throw packetRefusal(refused.reason);
+
+    // Check 16: each payload belongs to an asset the room knows, with the descriptor's hash and size.
+    if (header.payloads.length > 0) {
+      const assets = assetsIn([...known, ...merged.accepted]);
+      try {
+        checkPayloadsAgainstDescriptors(header.payloads, (asset) => assets.get(asset)?.descriptor);
+      } catch (error) {
+        if (error instanceof CleanroomError && error.code === 'BAD_PACKET') throw packetRefusal(error.message);
+        throw error;
+      }
+    }
+    return { stored, merged, state, sender };
+  }
+
+  /** Inside the import transaction: plans again against the home as it is now, and stores the entries. */
+  private apply(opened: OpenedPacketFile, me: IdentityPublic, now: Date, payloadsAdded: number): ImportResult {
+    const { header, contents } = opened;
+    const roomId = header.room;
+    const { stored, merged, state, sender } = this.plan(header, contents, me, now);
+    const roomName = state.definition.name;
+
+    if (stored === null) this.rooms.insertRoom(state.definition, 'invitation');
+    this.rooms.insertEntries(roomId, merged.accepted);
+
+    // Equivocation is a member's misbehaviour, not a broken packet: the first entry seen stays,
+    // the rest of the packet applies, and everyone sees the alert.
+    const book = new AliasBook([me, ...state.members, ...state.amendments.flatMap((amendment) => amendment.addMembers)]);
+    const alerts: string[] = [];
+    for (const equivocation of merged.equivocations) {
+      const detail = `${book.of(equivocation.author)} signed two different entries with sequence number ${equivocation.seq}; the one received first is kept.`;
+      if (this.rooms.insertEquivocation(roomId, equivocation, detail)) alerts.push(`Security alert in ${roomName}: ${detail}`);
+    }
+
+    const from = sender.alias;
+    const accepted = merged.accepted.length;
+    const payloads = plural(payloadsAdded, 'payload', 'payloads');
+    let summary =
+      stored === null
+        ? `Invitation to ${roomName} from ${from}: ${plural(accepted, 'new entry', 'new entries')}`
+        : accepted === 0
+          ? payloadsAdded === 0
+            ? 'Nothing new: already up to date'
+            : `No new entries; ${payloads} from ${from} for ${roomName}`
+          : `${plural(accepted, 'new entry', 'new entries')} from ${from} for ${roomName}`;
+    if (payloadsAdded > 0 && !(stored !== null && accepted === 0)) summary += `; ${payloads}`;
+    if (alerts.length > 0) summary += `; ${plural(alerts.length, 'security alert', 'security alerts')} raised`;
+
+    this.db
+      .prepare(
+        `INSERT INTO imports (packet_hash, room, sender, imported_at, accepted, ignored, alerts, summary)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(opened.packetHash, roomId, sender.signPublicKey, now.toISOString(), accepted, merged.ignored, alerts.length, summary);
+
+    return { room: roomId, roomName, from, accepted, ignored: merged.ignored, alerts, summary };
   }
 }
 
@@ -221,58 +367,48 @@ function checkInvitation(roomId: string, entries: readonly SignedEntry[], me: Id
   if (!state.members.some((member) => member.signPublicKey === me.signPublicKey)) throw notMine;
 }
 
-/** openPacket with its refusals worded for the person importing. */
-function openChecked(bytes: Uint8Array, me: IdentityPublic, keys: UnlockedKeys): { header: PacketHeader; contents: PacketContents } {
-  try {
-    return openPacket(bytes, { boxPublicKey: fromBase64Url(me.boxPublicKey), boxSecretKey: keys.boxSecretKey });
-  } catch (error) {
-    if (!(error instanceof CleanroomError)) throw error;
-    if (error.code === 'NOT_A_MEMBER') {
-      throw new CleanroomError('NOT_A_MEMBER', 'This packet is not addressed to you; nothing was imported. Ask the sender to write one for you.');
-    }
-    if (error.code === 'BAD_PACKET') throw new CleanroomError('BAD_PACKET', `Packet refused, nothing was imported: ${error.message}.`);
-    throw error;
+/** A packet given as base64, refusing anything over the in-memory cap before decoding it. */
+function decodePacketBase64(text: string): Uint8Array {
+  if (Math.floor((text.length * 3) / 4) > maxPacketBytes + 2) throw tooLarge('The packet', Math.floor((text.length * 3) / 4));
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.length % 4 === 1) {
+    throw new CleanroomError('BAD_PACKET', 'Packet refused: its content is not valid base64.');
   }
-}
-
-/** The packet's bytes from a file or base64, refusing anything over the cap before reading it. */
-function readPacketBytes(request: ImportRequest): Uint8Array {
-  const hasPath = request.path !== undefined;
-  const hasContent = request.contentBase64 !== undefined;
-  if (hasPath === hasContent) throw new CleanroomError('BAD_REQUEST', 'Give exactly one of path or contentBase64.');
-  if (request.contentBase64 !== undefined) {
-    const text = request.contentBase64;
-    if (Math.floor((text.length * 3) / 4) > maxPacketBytes + 2) throw tooLarge('The packet', Math.floor((text.length * 3) / 4));
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.length % 4 === 1) {
-      throw new CleanroomError('BAD_PACKET', 'Packet refused: its content is not valid base64.');
-    }
-    const bytes = Buffer.from(text, 'base64');
-    if (bytes.length > maxPacketBytes) throw tooLarge('The packet', bytes.length);
-    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
-  }
-  const file = path.resolve(request.path as string);
-  let fd: number;
-  try {
-    fd = openSync(file, 'r');
-  } catch (error) {
-    throw new CleanroomError('FILE_ERROR', `Cannot read ${file} (${describeFileError(error)}).`);
-  }
-  try {
-    const stat = fstatSync(fd);
-    if (!stat.isFile()) throw new CleanroomError('FILE_ERROR', `Cannot read ${file}: it is not a file.`);
-    if (stat.size > maxPacketBytes) throw tooLarge(file, stat.size);
-    const bytes = readFileSync(fd);
-    // The file may have grown since it was measured (still being copied): measure what was read.
-    if (bytes.length > maxPacketBytes) throw tooLarge(file, bytes.length);
-    return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
-  } catch (error) {
-    if (error instanceof CleanroomError) throw error;
-    throw new CleanroomError('FILE_ERROR', `Cannot read ${file} (${describeFileError(error)}).`);
-  } finally {
-    closeSync(fd);
-  }
+  const bytes = Buffer.from(text, 'base64');
+  if (bytes.length > maxPacketBytes) throw tooLarge('The packet', bytes.length);
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
 }
 
 function tooLarge(what: string, size: number): CleanroomError {
   return new CleanroomError('BAD_PACKET', `${what} is ${size} bytes, over the ${maxPacketBytes}-byte limit for packets; it was not read.`);
+}
+
+/**
+ * A packet returned as bytes rather than written to a file (the browser downloads it): only as
+ * large as a packet held in memory may be. Each vault copy is checked against its hash.
+ */
+async function inlinePacket(head: Uint8Array, payloads: readonly OutgoingPayload[]): Promise<Uint8Array> {
+  const total = payloads.reduce((sum, payload) => sum + payload.ref.size, head.length);
+  if (total > maxPacketBytes) {
+    throw new CleanroomError(
+      'BAD_REQUEST',
+      `This packet carries ${payloads.length === 1 ? 'a payload' : `${payloads.length} payloads`} (${total} bytes in all), too large to return directly: give a file or folder to write it to.`,
+    );
+  }
+  const parts: Uint8Array[] = [head];
+  for (const payload of payloads) parts.push(await readVaultPayload(payload));
+  return Buffer.concat(parts);
+}
+
+async function readVaultPayload(payload: OutgoingPayload): Promise<Uint8Array> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(payload.source);
+  } catch {
+    throw new CleanroomError('HOME_DAMAGED', `The encrypted payload of ${payload.label} is missing from the vault (${payload.source}); no packet was written.`);
+  }
+  const ref: PacketPayloadRef = payload.ref;
+  if (bytes.length !== ref.size || toHex(hash(bytes)) !== ref.hash) {
+    throw new CleanroomError('HOME_DAMAGED', `The vault copy of ${payload.label} does not match its descriptor; no packet was written.`);
+  }
+  return bytes;
 }

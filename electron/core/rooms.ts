@@ -411,14 +411,37 @@ export class Rooms {
     return mine.status;
   }
 
-  private requireJoined(room: StoredRoom, me: IdentityPublic): void {
+  requireJoined(room: StoredRoom, me: IdentityPublic): void {
     const status = this.requireMember(room, me);
     if (status === 'invited') throw new CleanroomError('NOT_ALLOWED', `Join ${room.name} first.`);
     if (status === 'left') throw new CleanroomError('NOT_ALLOWED', `You have left ${room.name}.`);
   }
 
-  /** Signs my next entry in a room and stores it. */
-  private appendMine(room: StoredRoom, me: IdentityPublic, keys: UnlockedKeys, body: EntryBody): { id: string } {
+  /** I have joined and the room is active: what adding assets, snapshots and approvals needs. */
+  requireActiveMember(room: StoredRoom, me: IdentityPublic): RoomState {
+    this.requireJoined(room, me);
+    const state = this.state(room);
+    if (state.status !== 'active') {
+      throw new CleanroomError('NOT_ALLOWED', `${room.name} is ${state.status}; data and notebooks can be added once every member has joined.`);
+    }
+    return state;
+  }
+
+  /** Runs `work` in one database transaction: every entry it appends is stored, or none is. */
+  transaction<T>(work: () => T): T {
+    return this.db.transaction(work)();
+  }
+
+  /** Names for keys in views: members, amendment additions, contacts and me. */
+  aliasBook(state: RoomState, me: IdentityPublic): AliasBook {
+    return this.bookFor(state, me);
+  }
+
+  /**
+   * Signs my next entry in a room and stores it. Inside a caller's transaction it joins that
+   * transaction (better-sqlite3 nests it as a savepoint), so several entries can be all-or-nothing.
+   */
+  appendMine(room: StoredRoom, me: IdentityPublic, keys: UnlockedKeys, body: EntryBody): { id: string } {
     const previous =
       (this.db
         .prepare('SELECT entry, signature FROM entries WHERE room = ? AND author = ? ORDER BY seq DESC LIMIT 1')

@@ -9,6 +9,7 @@ import {
   parseWorkerRequest,
   type WorkerRequest,
   type WorkerRequestInput,
+  type WorkerProgress,
   type WorkerRequestKind,
   type WorkerResult,
   type WorkerResultFor,
@@ -49,7 +50,10 @@ export interface WorkerHostOptions {
 }
 
 export interface WorkerRequestOptions {
+  /** The whole request's limit, progress or not: long imports pass a generous one. */
   readonly timeoutMs?: number;
+  /** Called for each `progress` message the worker sends about this request, in order. */
+  readonly onProgress?: (progress: WorkerProgress) => void;
 }
 
 export interface WorkerHandshake {
@@ -79,6 +83,7 @@ const describeExit = (exit: WorkerExit): string =>
 interface PendingRequest {
   readonly kind: WorkerRequestKind;
   readonly timer: NodeJS.Timeout;
+  readonly onProgress: ((progress: WorkerProgress) => void) | undefined;
   resolve(result: WorkerResult): void;
   reject(error: CleanroomError): void;
 }
@@ -130,7 +135,11 @@ class WorkerProcess {
     return this.#state === 'starting' || this.#state === 'running';
   }
 
-  request(request: WorkerRequest, timeoutMs: number): Promise<WorkerResult> {
+  request(
+    request: WorkerRequest,
+    timeoutMs: number,
+    onProgress?: (progress: WorkerProgress) => void,
+  ): Promise<WorkerResult> {
     return new Promise((resolve, reject) => {
       if (this.#state !== 'running') {
         reject(this.#endReason ?? new CleanroomError('WORKER_CRASHED', 'The DuckDB worker stopped before the request was sent.'));
@@ -149,7 +158,7 @@ class WorkerProcess {
           ),
         );
       }, timeoutMs);
-      this.#pending.set(request.id, { kind: request.kind, timer, resolve, reject });
+      this.#pending.set(request.id, { kind: request.kind, timer, onProgress, resolve, reject });
       try {
         this.#channel.send(request);
       } catch {
@@ -192,6 +201,14 @@ class WorkerProcess {
     }
     const pending = this.#pending.get(message.id);
     if (pending === undefined) return; // an answer nobody is waiting for any more
+    if (message.kind === 'progress') {
+      try {
+        pending.onProgress?.({ phase: message.phase, done: message.done, total: message.total });
+      } catch {
+        // A listener's bug must not cost the request; the listener owns its own errors.
+      }
+      return;
+    }
     if (message.kind === 'result' && message.result.kind !== pending.kind) {
       this.#protocolViolation('it answered a request with the wrong kind of result');
       return;
@@ -287,7 +304,7 @@ export class WorkerHost {
     if (!parsed.ok) throw new CleanroomError('BAD_REQUEST', `Invalid worker request: ${parsed.issue.message}`);
     const worker = await this.#running();
     // The process checked that the result's kind matches the request's.
-    return (await worker.request(parsed.value, timeoutMs)) as WorkerResultFor<R['kind']>;
+    return (await worker.request(parsed.value, timeoutMs, options.onProgress)) as WorkerResultFor<R['kind']>;
   }
 
   /** Kills the worker, if any, and waits until it is gone. Pending requests fail with WORKER_UNAVAILABLE. */

@@ -12,7 +12,8 @@ import {
   type DuckDBMaterializedResult,
   version as duckdbLibraryVersion,
 } from '@duckdb/node-api';
-import { type ErrorCode } from '../../shared/errors.js';
+import { cryptoReady } from '../../shared/crypto.js';
+import { CleanroomError, type ErrorCode } from '../../shared/errors.js';
 import {
   describeQueryFailure,
   maxQueryColumns,
@@ -21,7 +22,11 @@ import {
   requestIdOf,
   type WorkerMessage,
   type WorkerRequest,
+  type WorkerResult,
 } from '../../shared/worker-protocol.js';
+import { type EngineLimits } from './file-engine.js';
+import { importTable, inspectSource, type ProgressSink } from './import.js';
+import { packVolume } from './volume.js';
 
 // ---------------------------------------------------------------------------------------------
 // Transport to the parent process.
@@ -69,11 +74,6 @@ function fatal(reason: string): never {
 
 const defaultMemoryLimit = '2GB';
 const defaultThreads = 2;
-
-interface EngineLimits {
-  readonly memoryLimit: string;
-  readonly threads: number;
-}
 
 function limitsFromEnvironment(env: NodeJS.ProcessEnv): EngineLimits {
   const memoryLimit = env['CLEANROOM_WORKER_MEMORY_LIMIT']?.trim() || defaultMemoryLimit;
@@ -159,10 +159,32 @@ async function runQuery(connection: DuckDBConnection, id: number, sql: string): 
   return { kind: 'result', id, result: { kind: 'query', columns, rows } };
 }
 
-function startServing(transport: ParentTransport, connection: DuckDBConnection): (raw: unknown) => void {
+/**
+ * Runs one file request. CleanroomErrors carry their own one-line message (about the owner's own
+ * file); anything else is reduced to a fixed text, since its message could quote anything.
+ */
+async function runFileRequest(id: number, work: () => Promise<WorkerResult>, what: string): Promise<Outcome> {
+  try {
+    return { kind: 'result', id, result: await work() };
+  } catch (error) {
+    if (error instanceof CleanroomError) return failure(id, error.code, error.message.slice(0, 1_000));
+    const code = (error as NodeJS.ErrnoException | null)?.code;
+    if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return failure(id, 'FILE_ERROR', `${what} failed: file error ${code}`);
+    return failure(id, 'INTERNAL', `${what} failed`);
+  }
+}
+
+function startServing(transport: ParentTransport, connection: DuckDBConnection, limits: EngineLimits): (raw: unknown) => void {
   // One connection, one statement at a time: queries queue behind each other, while handshakes
   // answer at once so core can tell "busy" from "hung".
   let queryQueue: Promise<void> = Promise.resolve();
+  // Imports and volumes use their own short-lived engines; they queue behind each other (each
+  // wants both cores) but not behind queries. Inspections are quick and run at once.
+  let jobQueue: Promise<void> = Promise.resolve();
+  const progressOf =
+    (id: number): ProgressSink =>
+    (progress) =>
+      transport.send({ kind: 'progress', id, ...progress });
 
   const answer = (request: WorkerRequest): void => {
     switch (request.kind) {
@@ -179,6 +201,21 @@ function startServing(transport: ParentTransport, connection: DuckDBConnection):
             failure(request.id, 'INTERNAL', 'query failed'),
           );
           transport.send(outcome);
+        });
+        return;
+      case 'inspect':
+        void runFileRequest(request.id, () => inspectSource(limits, request.path, request.format), 'inspect').then((outcome) =>
+          transport.send(outcome),
+        );
+        return;
+      case 'importTable':
+        jobQueue = jobQueue.then(async () => {
+          transport.send(await runFileRequest(request.id, () => importTable(limits, request, progressOf(request.id)), 'import'));
+        });
+        return;
+      case 'packVolume':
+        jobQueue = jobQueue.then(async () => {
+          transport.send(await runFileRequest(request.id, () => packVolume(request, progressOf(request.id)), 'volume packing'));
         });
         return;
     }
@@ -204,8 +241,10 @@ async function main(): Promise<void> {
   const early: unknown[] = [];
   transport.onMessage((raw) => (handle === null ? early.push(raw) : handle(raw)));
 
-  const connection = await openLockedDatabase(limitsFromEnvironment(process.env));
-  const serve = startServing(transport, connection);
+  const limits = limitsFromEnvironment(process.env);
+  await cryptoReady();
+  const connection = await openLockedDatabase(limits);
+  const serve = startServing(transport, connection, limits);
   handle = serve;
   transport.send({ kind: 'ready', pid: process.pid });
   for (const raw of early.splice(0)) serve(raw);

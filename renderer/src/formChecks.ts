@@ -104,7 +104,7 @@ export function checkCreateRoom(input: CreateRoomInput): CreateRoomCheck {
 }
 
 /** "room name must not…" → "Room name must not…." */
-function sentence(message: string): string {
+export function sentence(message: string): string {
   const text = `${message.charAt(0).toUpperCase()}${message.slice(1)}`;
   return text.endsWith('.') ? text : `${text}.`;
 }

@@ -30,8 +30,8 @@ process.once('exit', removeSessionHomes);
 export const config: WebdriverIO.Config = {
   ...sharedConfig,
   // Two parties need two homes at once; one Electron session is one app with one home, so the
-  // two-party spec runs against browser shells only (wdio.chromium.conf.ts).
-  exclude: [path.join(e2eDir, 'specs', 'rooms.e2e.ts')],
+  // two-party specs run against browser shells only (wdio.chromium.conf.ts).
+  exclude: [path.join(e2eDir, 'specs', 'rooms.e2e.ts'), path.join(e2eDir, 'specs', 'assets.e2e.ts')],
   services: ['electron'],
   capabilities: [
     {

@@ -237,7 +237,15 @@ describe('cli: room and packet usage errors exit 2', () => {
     if (parsed.kind !== 'run') return;
     assert.deepEqual(parsed.command, { name: 'room create', roomName: 'R', members: ['a.card', 'b.card', 'c.card'], out: 'o' });
     const exported = parseArgs(['packet', 'export', 'R', '--to', 'Acme', 'St Mary', '--out', 'o']);
-    assert.deepEqual(exported.kind === 'run' ? exported.command : null, { name: 'packet export', room: 'R', to: ['Acme', 'St Mary'], out: 'o' });
+    assert.deepEqual(exported.kind === 'run' ? exported.command : null, {
+      name: 'packet export',
+      room: 'R',
+      to: ['Acme', 'St Mary'],
+      out: 'o',
+      withPayloads: false,
+    });
+    const withPayloads = parseArgs(['packet', 'export', 'R', '--with-payloads', '--out', 'o']);
+    assert.equal(withPayloads.kind === 'run' && withPayloads.command.name === 'packet export' && withPayloads.command.withPayloads, true);
     const imported = parseArgs(['packet', 'import', 'a', 'b', '--json']);
     assert.deepEqual(imported.kind === 'run' ? imported.command : null, { name: 'packet import', files: ['a', 'b'] });
     assert.deepEqual(parseArgs(['room', '--help']), { kind: 'help', topic: 'room' });

@@ -190,12 +190,9 @@ describe('DuckDB worker: raw protocol', () => {
       assert.match(String(badSql['message']), /sql must be a string/);
 
       sendRaw({ id: 8, kind: 'self-destruct' });
-      assert.deepEqual(await next(), {
-        kind: 'error',
-        id: 8,
-        code: 'BAD_REQUEST',
-        message: 'bad request: kind must be one of: handshake, query',
-      });
+      const unknownKind = (await next()) as Record<string, unknown>;
+      assert.deepEqual({ ...unknownKind, message: undefined }, { kind: 'error', id: 8, code: 'BAD_REQUEST', message: undefined });
+      assert.match(String(unknownKind['message']), /^bad request: kind must be one of: handshake, query\b/);
 
       // No usable id: nobody to answer, so these are dropped — the next reply is for id 9.
       sendRaw('garbage');

@@ -10,12 +10,14 @@ import {
   createSecretStreamEncryptor,
   generateBoxKeyPair,
   generateSigningKeyPair,
+  hash,
   type KeyPair,
   randomBytes,
   sealToBoxKey,
   secretStreamKeyBytes,
   type SecretStreamTag,
   toBase64Url,
+  toHex,
 } from '../../shared/crypto.js';
 import { CleanroomError } from '../../shared/errors.js';
 import { nextEntry, roomIdOf, signEntry } from '../../shared/feed.js';
@@ -228,6 +230,8 @@ export interface CorpusPacket {
   readonly bytes: Uint8Array;
   /** Canonical plaintext inside it ({ entries }). */
   readonly plaintext: Uint8Array;
+  /** Payload bytes after the frames (cleanroom-packet/2), in header order; empty for /1. */
+  readonly payloads: readonly { readonly asset: string; readonly bytes: Uint8Array }[];
   readonly sender: Party;
   /** Whether `corpus.reader` is among its recipients. */
   readonly addressedToReader: boolean;
@@ -238,9 +242,13 @@ export interface FuzzCorpus {
   readonly reader: Party;
   readonly parties: readonly Party[];
   readonly packets: readonly CorpusPacket[];
+  /** Hex hashes of every payload a legitimate sender put in a corpus packet. */
+  readonly payloadHashes: ReadonlySet<string>;
 }
 
-/** Valid packets of a few shapes (chunk sizes, recipient counts), plus one not for the reader. */
+const fuzzPayload = (size: number): { asset: string; bytes: Uint8Array } => ({ asset: toHex(randomBytes(32)), bytes: randomBytes(size) });
+
+/** Valid packets of a few shapes (chunk sizes, recipient counts, /1 and /2 with payloads), plus some not for the reader. */
 export function buildFuzzCorpus(): FuzzCorpus {
   const reader = makeParty('Acme Insurance');
   const hospital = makeParty('St Mary Hospital');
@@ -248,21 +256,36 @@ export function buildFuzzCorpus(): FuzzCorpus {
   const parties = [hospital, reader, lab];
   const feed = makeCreatorFeed(parties, 3);
   const readerFeed = appendEntries(feed.room, reader, null, [{ type: 'room.joined' }]);
-  const shapes: { sender: Party; recipients: Party[]; entries: SignedEntry[]; chunkSize: number }[] = [
+  const shapes: { sender: Party; recipients: Party[]; entries: SignedEntry[]; chunkSize: number; payloads?: { asset: string; bytes: Uint8Array }[] }[] = [
     { sender: hospital, recipients: [reader], entries: feed.entries, chunkSize: 64 },
     { sender: hospital, recipients: [lab, reader, hospital], entries: feed.entries.slice(0, 2), chunkSize: 200 },
     { sender: hospital, recipients: [reader], entries: feed.entries.slice(0, 1), chunkSize: 65_536 },
     { sender: reader, recipients: [reader, hospital], entries: readerFeed, chunkSize: 64 },
     { sender: hospital, recipients: [reader], entries: [], chunkSize: 64 },
     { sender: lab, recipients: [hospital, lab], entries: feed.entries.slice(0, 1), chunkSize: 128 },
+    // cleanroom-packet/2: payloads after the frames (two of different sizes; one of the same size as another's).
+    { sender: hospital, recipients: [reader], entries: feed.entries, chunkSize: 64, payloads: [fuzzPayload(100), fuzzPayload(700)] },
+    { sender: reader, recipients: [reader, lab], entries: readerFeed, chunkSize: 200, payloads: [fuzzPayload(100)] },
+    { sender: hospital, recipients: [lab], entries: feed.entries.slice(0, 2), chunkSize: 64, payloads: [fuzzPayload(33)] },
   ];
   const packets = shapes.map((shape) => ({
-    bytes: encodePacket({ room: feed.room, sender: shape.sender.ref, signSecretKey: shape.sender.sign.secretKey, recipients: shape.recipients.map((r) => r.ref), entries: shape.entries, createdAt: fixedTime, chunkSize: shape.chunkSize }),
+    bytes: encodePacket({
+      room: feed.room,
+      sender: shape.sender.ref,
+      signSecretKey: shape.sender.sign.secretKey,
+      recipients: shape.recipients.map((r) => r.ref),
+      entries: shape.entries,
+      createdAt: fixedTime,
+      chunkSize: shape.chunkSize,
+      payloads: shape.payloads,
+    }),
     plaintext: encodeCanonical({ entries: shape.entries }),
+    payloads: shape.payloads ?? [],
     sender: shape.sender,
     addressedToReader: shape.recipients.includes(reader),
   }));
-  return { room: feed.room, reader, parties, packets };
+  const payloadHashes = new Set(packets.flatMap((p) => p.payloads.map((payload) => toHex(hash(payload.bytes)))));
+  return { room: feed.room, reader, parties, packets, payloadHashes };
 }
 
 // ---- Mutations -------------------------------------------------------------------------------------
@@ -345,6 +368,41 @@ const headerEdits: ((h: Record<string, unknown>, rng: Prng, corpus: FuzzCorpus) 
   (h, rng) => (h.format = rng.pick(['cleanroom-packet/2', 'cleanroom-packet/0', ''])),
   (h, rng) => (h.createdAt = rng.pick(['2025-13-01T00:00:00Z', 'yesterday', '2025-03-01T09:30:00.000Z'])),
   (h) => ((h.recipients as Record<string, unknown>[]).reverse()),
+  // cleanroom-packet/2's payload list (a /1 header gains one it may not have).
+  (h, rng) => {
+    const payloads = h.payloads as Record<string, unknown>[] | undefined;
+    if (payloads === undefined || payloads.length === 0) {
+      h.payloads = [{ asset: 'ab'.repeat(32), hash: 'cd'.repeat(32), size: rng.between(1, 100) }];
+      if (rng.chance(0.5)) h.format = 'cleanroom-packet/2';
+      return;
+    }
+    const target = payloads[rng.below(payloads.length)] as Record<string, unknown>;
+    switch (rng.below(8)) {
+      case 0:
+        target.size = (target.size as number) + rng.pick([1, -1, 1000, -(target.size as number)]);
+        break;
+      case 1:
+        target.hash = Buffer.from(rng.bytes(32)).toString('hex');
+        break;
+      case 2:
+        target.asset = Buffer.from(rng.bytes(32)).toString('hex');
+        break;
+      case 3:
+        payloads.push({ ...target });
+        break;
+      case 4:
+        h.payloads = [];
+        break;
+      case 5:
+        target.extra = 1;
+        break;
+      case 6:
+        target.size = rng.pick(interestingU32.map((v) => v * 4096));
+        break;
+      default:
+        payloads.reverse();
+    }
+  },
 ];
 
 /** Frame edits a malicious sender could sign (cipherHash recomputed): secretstream must catch them. */
@@ -381,7 +439,8 @@ function resignedWithFrames(source: CorpusPacket, frames: Uint8Array[], rng: Prn
   // Keep the header self-consistent when possible, so the case reaches decryption.
   const chunkSize = chunkCount > 1 ? Math.max(64, (frames[0]?.length ?? 81) - 17) : stream.chunkSize;
   const edited = { ...header, stream: { ...stream, chunkCount, plaintextLength: rng.chance(0.8) ? totalPlain : stream.plaintextLength, chunkSize, cipherHash: cipherHashOf(frameBytes) } };
-  return resignPacket(source.bytes, edited, source.sender.sign.secretKey, frameBytes);
+  // The payloads stay after the frames, so /2 cases reach decryption too.
+  return resignPacket(source.bytes, edited, source.sender.sign.secretKey, concatBytes(frameBytes, ...source.payloads.map((p) => p.bytes)));
 }
 
 // Generators take corpus packets apart on every case; their layouts never change.
@@ -575,6 +634,61 @@ const generators: { name: string; weight: number; make: (rng: Prng, corpus: Fuzz
     },
   },
   {
+    name: 'payload surgery',
+    weight: 3,
+    make(rng, corpus) {
+      const source = rng.pick(corpus.packets.filter((p) => p.payloads.length > 0));
+      const layout = layoutOf(source.bytes);
+      const head = source.bytes.subarray(0, layout.framesEnd);
+      const blocks = source.payloads.map((p) => p.bytes);
+      const i = rng.below(blocks.length);
+      const j = rng.below(blocks.length);
+      switch (rng.below(7)) {
+        case 0: {
+          const copy = blocks.map((b) => Uint8Array.from(b));
+          const target = copy[i] as Uint8Array;
+          const at = rng.below(target.length);
+          target[at] = (target[at] as number) ^ (1 << rng.below(8));
+          return { mutation: `payload ${i} byte ${at} flipped`, bytes: concatBytes(head, ...copy), plaintext: null };
+        }
+        case 1: {
+          const out = [...blocks];
+          [out[i], out[j]] = [blocks[j] as Uint8Array, blocks[i] as Uint8Array];
+          return { mutation: `payloads ${i} and ${j} swapped`, bytes: concatBytes(head, ...out), plaintext: null };
+        }
+        case 2: {
+          // Another packet's payload of the same size where possible, else random bytes of this size.
+          const donor = corpus.packets.flatMap((p) => p.payloads).find((p) => p.bytes.length === (blocks[i] as Uint8Array).length && p.bytes !== blocks[i]);
+          const out = [...blocks];
+          out[i] = donor?.bytes ?? rng.bytes((blocks[i] as Uint8Array).length);
+          return { mutation: `payload ${i} substituted${donor ? ' by another packet\'s' : ''}`, bytes: concatBytes(head, ...out), plaintext: null };
+        }
+        case 3: {
+          const cut = rng.between(layout.framesEnd, source.bytes.length - 1);
+          return { mutation: `cut inside the payloads at ${cut}`, bytes: source.bytes.subarray(0, cut), plaintext: null };
+        }
+        case 4:
+          return { mutation: 'payload bytes dropped', bytes: head, plaintext: null };
+        case 5: {
+          // The real sender lists the payloads in another order and writes them in that order: legitimate.
+          const header = headerObjectOf(source.bytes);
+          const order = source.payloads.map((_, k) => k).reverse();
+          header.payloads = order.map((k) => (header.payloads as unknown[])[k]);
+          const bytes = resignPacket(source.bytes, header, source.sender.sign.secretKey, concatBytes(source.bytes.subarray(layout.framesOffset, layout.framesEnd), ...order.map((k) => blocks[k] as Uint8Array)));
+          return { mutation: 'payloads reordered and re-signed', bytes, plaintext: source.plaintext };
+        }
+        default: {
+          // The real sender signs a header for different payload bytes than the file has.
+          const header = headerObjectOf(source.bytes);
+          const forged = rng.bytes((blocks[i] as Uint8Array).length);
+          ((header.payloads as Record<string, unknown>[])[i] as Record<string, unknown>).hash = toHex(hash(forged));
+          const bytes = resignPacket(source.bytes, header, source.sender.sign.secretKey);
+          return { mutation: `payload ${i} hash re-signed for other bytes`, bytes, plaintext: null };
+        }
+      }
+    },
+  },
+  {
     name: 'crafted plaintext',
     weight: 3,
     make(rng, corpus) {
@@ -690,6 +804,13 @@ export function judgeFuzzInput(corpus: FuzzCorpus, input: FuzzInput): FuzzVerdic
     return fail(`openPacket threw ${describeThrown(thrown)}`);
   }
   if (headerRefusal !== null) return fail(`readPacketHeader refused ("${headerRefusal}") a packet openPacket accepted`);
+  // Every payload of an accepted packet is bytes a legitimate sender wrote, and what its header says.
+  const acceptedLayout = packetLayout(input.bytes);
+  for (const [index, span] of acceptedLayout.payloads.entries()) {
+    const actual = toHex(hash(input.bytes.subarray(span.offset, span.end)));
+    if (actual !== span.hash || actual !== opened.header.payloads[index]?.hash) return fail(`payload ${index} was accepted with bytes that do not match its header`);
+    if (!corpus.payloadHashes.has(actual)) return fail(`payload ${index} was accepted with bytes no legitimate sender wrote`);
+  }
   const yielded = encodeCanonical({ entries: opened.contents.entries });
   const original = corpus.packets.find((p) => sameBytes(p.bytes, input.bytes));
   if (original !== undefined) {

@@ -14,7 +14,19 @@
 //   definition, roomId, a Feed per member (the creator's already holds room.created), and helpers
 //   member(alias), feed(alias), join(alias, at) and allEntries().
 // - permutations(items), seededShuffle(items, seed): orders for order-free tests.
-import { fingerprintOf, generateBoxKeyPair, generateSigningKeyPair, type KeyPair, randomBytes, toBase64Url } from '../../shared/crypto.js';
+// - randomHex(), randomDataKey(): random hashes and 32-byte data keys.
+// - makeTable(roomId, owner, name, options?) and makeVolume(…): asset descriptors (the payload
+//   hash is random unless given); assetIdOf(descriptor) is their id, assetRef(descriptor) how a
+//   snapshot references them.
+// - sqlNotebook(sql?): a one-cell notebook as parseNotebook returns it.
+// - makeSnapshot(roomId, author, options): a snapshot (runner and recipients default to the author).
+// - makeApproval(snapshot, options): an approval for snapshotIdOf(snapshot), its runner by default,
+//   with the given data keys really sealed to the runner's box key.
+import { type Approval, defaultApprovalRuns, sealDataKey } from '../../shared/approval.js';
+import { type AssetDescriptor, type Column } from '../../shared/asset.js';
+import { hashCanonical } from '../../shared/canonical.js';
+import { fingerprintOf, fromBase64Url, generateBoxKeyPair, generateSigningKeyPair, type KeyPair, randomBytes, toBase64Url, toHex } from '../../shared/crypto.js';
+import { type Notebook, type Snapshot, snapshotIdOf } from '../../shared/notebook.js';
 import { nextEntry, roomIdOf, signEntry } from '../../shared/feed.js';
 import { type IdentityPublic } from '../../shared/identity.js';
 import { defaultInvitationDays, defaultPolicy, type EntryBody, type MemberRef, type Policy, type RoomDefinition, type SignedEntry, type UnsignedEntry } from '../../shared/room.js';
@@ -179,4 +191,113 @@ export function seededShuffle<T>(items: readonly T[], seed: number): T[] {
     [out[i], out[j]] = [out[j] as T, out[i] as T];
   }
   return out;
+}
+
+// ---- Assets, snapshots, approvals ---------------------------------------------------------------
+
+export const randomHex = (): string => toHex(randomBytes(32));
+export const randomDataKey = (): Uint8Array => randomBytes(32);
+
+export interface AssetOptions {
+  readonly createdAt?: Date;
+  readonly payloadHash?: string;
+}
+
+export function makeTable(roomId: string, owner: TestIdentity, name: string, options: AssetOptions & { columns?: Column[] } = {}): AssetDescriptor {
+  return {
+    kind: 'table',
+    format: 'cleanroom-asset/1',
+    room: roomId,
+    name,
+    owner: owner.ref.signPublicKey,
+    payload: { hash: options.payloadHash ?? randomHex(), size: 4096, encryption: 'secretstream-xchacha20poly1305/1', chunkSize: 65536 },
+    createdAt: (options.createdAt ?? baseTime).toISOString(),
+    nonce: toBase64Url(randomBytes(16)),
+    columns: options.columns ?? [
+      { name: 'patient_id', type: 'VARCHAR', role: 'privacy_unit' },
+      { name: 'age_band', type: 'VARCHAR', role: 'dimension' },
+      { name: 'readmitted', type: 'BOOLEAN', role: 'measure' },
+    ],
+    rowCount: null,
+    sourceFormat: 'csv',
+    allowMinMax: false,
+  };
+}
+
+export function makeVolume(
+  roomId: string,
+  owner: TestIdentity,
+  name: string,
+  options: AssetOptions & { private?: boolean; files?: { path: string; size: number }[] } = {},
+): AssetDescriptor {
+  const isPrivate = options.private ?? true;
+  return {
+    kind: 'volume',
+    format: 'cleanroom-asset/1',
+    room: roomId,
+    name,
+    owner: owner.ref.signPublicKey,
+    payload: { hash: options.payloadHash ?? randomHex(), size: 2048, encryption: 'secretstream-xchacha20poly1305/1', chunkSize: 65536 },
+    createdAt: (options.createdAt ?? baseTime).toISOString(),
+    nonce: toBase64Url(randomBytes(16)),
+    private: isPrivate,
+    files: options.files ?? (isPrivate ? [] : [{ path: 'macros.sql', size: 120 }]),
+  };
+}
+
+export const assetIdOf = (descriptor: AssetDescriptor): string => hashCanonical(descriptor);
+
+export function assetRef(descriptor: AssetDescriptor): Snapshot['assets'][number] {
+  return { name: descriptor.name, kind: descriptor.kind, owner: descriptor.owner, asset: assetIdOf(descriptor), payloadHash: descriptor.payload.hash };
+}
+
+export function sqlNotebook(sql = 'SELECT age_band, count(*) AS n FROM admissions GROUP BY age_band'): Notebook {
+  return { parameters: [], cells: [{ kind: 'sql', source: sql, output: 'rates', options: [] }] };
+}
+
+export interface SnapshotOptions {
+  readonly name?: string;
+  readonly notebook?: Notebook;
+  readonly assets?: readonly AssetDescriptor[];
+  readonly runner?: TestIdentity;
+  readonly recipients?: readonly TestIdentity[];
+  readonly createdAt?: Date;
+}
+
+export function makeSnapshot(roomId: string, author: TestIdentity, options: SnapshotOptions = {}): Snapshot {
+  const runner = options.runner ?? author;
+  return {
+    format: 'cleanroom-snapshot/1',
+    room: roomId,
+    name: options.name ?? 'Readmission rates',
+    author: author.ref.signPublicKey,
+    notebook: options.notebook ?? sqlNotebook(),
+    assets: (options.assets ?? []).map(assetRef),
+    runner: runner.ref.signPublicKey,
+    recipients: (options.recipients ?? [runner]).map((member) => member.ref.signPublicKey),
+    createdAt: (options.createdAt ?? baseTime).toISOString(),
+  };
+}
+
+export interface ApprovalOptions {
+  /** Whose box key the data keys are sealed to; the snapshot's runner must be passed in. */
+  readonly runner: TestIdentity;
+  readonly expiresAt: Date;
+  readonly maxRuns?: number;
+  readonly keys?: readonly { readonly descriptor: AssetDescriptor; readonly dataKey: Uint8Array }[];
+}
+
+export function makeApproval(snapshot: Snapshot, options: ApprovalOptions): Approval {
+  const snapshotId = snapshotIdOf(snapshot);
+  return {
+    format: 'cleanroom-approval/1',
+    snapshot: snapshotId,
+    runner: options.runner.ref.signPublicKey,
+    expiresAt: options.expiresAt.toISOString(),
+    maxRuns: options.maxRuns ?? defaultApprovalRuns,
+    keys: (options.keys ?? []).map(({ descriptor, dataKey }) => ({
+      asset: assetIdOf(descriptor),
+      sealedKey: sealDataKey(dataKey, snapshotId, assetIdOf(descriptor), fromBase64Url(options.runner.ref.boxPublicKey)),
+    })),
+  };
 }

@@ -1,6 +1,6 @@
 // A bounded, deterministic run of the packet fuzzer (`npm run fuzz` runs it for longer): random
-// bytes and mutated packets, each either accepted as exactly what its sender signed or refused
-// with BAD_PACKET / NOT_A_MEMBER — never another exception.
+// bytes and mutated packets (cleanroom-packet/1, and /2 with payloads), each either accepted as
+// exactly what its sender signed or refused with BAD_PACKET / NOT_A_MEMBER — never another exception.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { cryptoReady } from '../../shared/crypto.js';
@@ -33,7 +33,7 @@ describe('packet fuzzing (bounded)', () => {
     // The generator reaches every layer, not just the first check.
     for (const outcome of ['accepted', 'BAD_PACKET', 'NOT_A_MEMBER']) assert.ok((outcomes.get(outcome) ?? 0) > 0, `some cases end ${outcome}`);
     const reached = [...refusals].join('\n');
-    for (const check of [/^packet size|does not start with/m, /^header length/m, /^packet header is not/m, /^packet header: /m, /^header signature/m, /^frame N of N is N bytes/m, /truncated/m, /unexpected bytes/m, /^ciphertext hash/m, /does not decrypt/m, /tagged/m, /sealed to you/m, /^packet contents is not/m, /^packet contents: /m]) {
+    for (const check of [/^packet size|does not start with/m, /^header length/m, /^packet header is not/m, /^packet header: /m, /^header signature/m, /^frame N of N is N bytes/m, /truncated/m, /unexpected bytes/m, /^ciphertext hash/m, /does not decrypt/m, /tagged/m, /sealed to you/m, /^packet contents is not/m, /^packet contents: /m, /^payload N of N \(…\) does not match its hash in the signed header/m, /after the last payload/m, /^packet is truncated: it is N bytes, and its header, frames and N payloads? take N/m]) {
       assert.match(reached, check);
     }
   });

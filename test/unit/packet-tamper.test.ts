@@ -185,7 +185,9 @@ describe('packet tamper suite', () => {
     refusedHeader((h) => (stream(h).extra = 1), /^packet header: unknown field "stream\.extra"$/);
     refusedHeader((h) => (recipients(h)[0] as Record<string, unknown>).extra = 1, /^packet header: unknown field "recipients\[0\]\.extra"$/);
     refusedHeader((h) => delete h.createdAt, /^packet header: createdAt is required$/);
-    refusedHeader((h) => (h.format = 'cleanroom-packet/2'), /format "cleanroom-packet\/2" is not supported/);
+    refusedHeader((h) => (h.format = 'cleanroom-packet/3'), /format "cleanroom-packet\/3" is not supported: this version reads cleanroom-packet\/1 and cleanroom-packet\/2$/);
+    // A /1 header relabelled /2 lacks the payload list that /2 requires.
+    refusedHeader((h) => (h.format = 'cleanroom-packet/2'), /^packet header: payloads is required$/);
     refusedHeader((h) => (h.recipients = []), /recipients must have at least 1 item/);
     refusedHeader((h) => recipients(h).push(recipients(h)[0] as Record<string, unknown>), /signPublicKey twice/);
     refusedHeader((h) => (stream(h).chunkCount = 3), /stream\.chunkCount must be \d+ for plaintextLength/);
@@ -261,5 +263,95 @@ describe('packet tamper suite', () => {
     assert.match(refusal(new TextEncoder().encode('CLRMPKT2'), insurer), /does not start with "CLRMPKT1"/);
     assert.match(refusal(new TextEncoder().encode('CLRMPKT1'), insurer), /^packet is truncated before the header length$/);
     assert.match(refusal(concatBytes(packet.subarray(0, 12), layout.headerBytes), insurer), /^packet is truncated inside the header or its signature$/);
+  });
+});
+
+describe('packet tamper suite, cleanroom-packet/2 (payloads)', () => {
+  let hospital: Party;
+  let insurer: Party;
+  let packet: Uint8Array;
+  let layout: PacketLayout;
+  let payloads: { asset: string; bytes: Uint8Array }[];
+
+  before(async () => {
+    await cryptoReady();
+    hospital = makeParty('St Mary Hospital');
+    insurer = makeParty('Acme Insurance');
+    const feed = makeCreatorFeed([hospital, insurer], 1);
+    const payload = (size: number, fill: number) => ({ asset: fill.toString(16).padStart(2, '0').repeat(32), bytes: new Uint8Array(size).map((_, i) => (i * 31 + fill) & 0xff) });
+    payloads = [payload(200, 0xa1), payload(200, 0xb2)];
+    packet = encodePacket({ room: feed.room, sender: hospital.ref, signSecretKey: hospital.sign.secretKey, recipients: [insurer.ref], entries: feed.entries, createdAt: fixedTime, chunkSize: 64, payloads });
+    layout = packetLayout(packet);
+    assert.equal(layout.header.format, 'cleanroom-packet/2');
+    assert.equal(openPacket(packet, insurer.recipientKeys).header.payloads.length, 2);
+  });
+
+  it('refuses every single-byte change at every position, naming the check for its region', () => {
+    const frameStarts = new Set(layout.frames.map((f) => f.offset));
+    const regionCheck = (position: number): RegExp => {
+      if (position < 8) return /does not start with "CLRMPKT1"/;
+      // A changed digit in a signed size can still be a valid header: the size check, which comes
+      // before the signature, then finds the file does not match it.
+      if (position < 12) return /header length|packet header|truncated|signature|unexpected bytes?/;
+      if (position < layout.signatureOffset) return /^(packet header|header signature does not verify|packet is truncated|\d+ unexpected bytes? after the last payload)/;
+      if (position < layout.framesOffset) return /^header signature does not verify with the sender's key/;
+      if (position < layout.framesEnd) {
+        const frameStart = [...frameStarts].find((start) => position >= start && position < start + 4);
+        if (frameStart !== undefined) return /^frame \d+ of \d+ is \d+ bytes; the header says \d+$/;
+        return /^ciphertext hash does not match the signed header/;
+      }
+      const index = layout.payloads.findIndex((p) => position >= p.offset && position < p.end);
+      return new RegExp(`^payload ${index + 1} of 2 \\(asset ${payloads[index]?.asset.slice(0, 12)}\\) does not match its hash in the signed header: it was changed$`);
+    };
+    for (const mask of [0x01, 0xff]) {
+      for (let position = 0; position < packet.length; position++) {
+        const changed = Uint8Array.from(packet);
+        changed[position] = (changed[position] as number) ^ mask;
+        const message = refusal(changed, insurer);
+        assert.match(message, regionCheck(position), `byte ${position} ^ ${mask}: ${message}`);
+      }
+    }
+  });
+
+  it('refuses the packet cut anywhere, by its size before any payload byte is read', () => {
+    for (let cut = layout.framesOffset; cut < packet.length; cut++) {
+      assert.match(refusal(packet.subarray(0, cut), insurer), /^packet is truncated: it is \d+ bytes, and its header, frames and 2 payloads take \d+$/, `cut at ${cut}`);
+    }
+    for (let cut = 0; cut < layout.framesOffset; cut++) refusal(packet.subarray(0, cut), insurer);
+  });
+
+  it('refuses appended bytes, and payloads swapped, substituted or dropped', () => {
+    assert.match(refusal(concatBytes(packet, new Uint8Array([0])), insurer), /^1 unexpected byte after the last payload$/);
+    assert.match(refusal(concatBytes(packet, payloads[0]!.bytes), insurer), /^200 unexpected bytes after the last payload$/);
+    const head = packet.subarray(0, layout.framesEnd);
+    assert.match(refusal(concatBytes(head, payloads[1]!.bytes, payloads[0]!.bytes), insurer), /^payload 1 of 2 .* does not match its hash/);
+    assert.match(refusal(concatBytes(head, payloads[0]!.bytes, new Uint8Array(200)), insurer), /^payload 2 of 2 .* does not match its hash/);
+    assert.match(refusal(concatBytes(head, payloads[0]!.bytes), insurer), /^packet is truncated/);
+  });
+
+  it('refuses payload lists that are signed but wrong', () => {
+    const refusedHeader = (edit: (header: Record<string, unknown>) => void, expected: RegExp, after?: Uint8Array) => {
+      const header = headerObjectOf(packet);
+      edit(header);
+      const rest = after ?? packet.subarray(layout.framesOffset);
+      assert.match(refusal(resignPacket(packet, header, hospital.sign.secretKey, rest), insurer), expected);
+    };
+    const list = (h: Record<string, unknown>) => h.payloads as Record<string, unknown>[];
+    refusedHeader((h) => (h.payloads = []), /^packet header: payloads must have at least 1 item/);
+    refusedHeader((h) => delete h.payloads, /^packet header: payloads is required$/);
+    refusedHeader((h) => ((list(h)[0] as Record<string, unknown>).extra = 1), /^packet header: unknown field "payloads\[0\]\.extra"$/);
+    refusedHeader((h) => list(h).push({ ...(list(h)[0] as object) }), /payloads must not list an asset twice/);
+    refusedHeader((h) => ((list(h)[1] as Record<string, unknown>).hash = (list(h)[0] as Record<string, unknown>).hash), /payloads must not list a hash twice/);
+    refusedHeader((h) => ((list(h)[0] as Record<string, unknown>).size = 0), /^packet header: payloads\[0\]\.size must be between 1 and/);
+    refusedHeader((h) => ((list(h)[0] as Record<string, unknown>).size = 199), /^1 unexpected byte after the last payload$/);
+    refusedHeader((h) => ((list(h)[0] as Record<string, unknown>).size = 201), /^packet is truncated/);
+    refusedHeader((h) => ((list(h)[0] as Record<string, unknown>).hash = '00'.repeat(32)), /^payload 1 of 2 .* does not match its hash/);
+    // /1 has no payload list: one added is an unknown field.
+    refusedHeader((h) => (h.format = 'cleanroom-packet/1'), /^packet header: unknown field "payloads"$/);
+    // The real sender reordering the list and the bytes together is a different, valid packet.
+    const header = headerObjectOf(packet);
+    header.payloads = [...list(header)].reverse();
+    const reordered = resignPacket(packet, header, hospital.sign.secretKey, concatBytes(packet.subarray(layout.framesOffset, layout.framesEnd), payloads[1]!.bytes, payloads[0]!.bytes));
+    assert.deepEqual(openPacket(reordered, insurer.recipientKeys).header.payloads.map((p) => p.asset), [payloads[1]!.asset, payloads[0]!.asset]);
   });
 });

@@ -64,6 +64,7 @@ describe('packets', () => {
       sender: hospital.ref,
       recipients: [insurer.ref],
       createdAt: fixedTime.toISOString(),
+      payloads: [],
     });
   });
 

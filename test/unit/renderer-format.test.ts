@@ -16,6 +16,7 @@ import {
   packetRecipients,
   shortFingerprint,
 } from '../../renderer/src/rooms.js';
+import { toggled } from '../../renderer/src/toggled.js';
 
 const key = (letter: string) => letter.repeat(43);
 const fingerprint = '0123456789abcdef'.repeat(4);
@@ -280,5 +281,15 @@ describe('inbox', () => {
       error: { code: 'NOT_A_MEMBER', message: 'no' },
     };
     assert.deepEqual(updateItem(items, done), [done, items[1]]);
+  });
+});
+
+describe('ticking a list of checkboxes', () => {
+  it('adds a ticked item at the end and removes an unticked one, leaving the list it was given as it was', () => {
+    const list = ['a', 'b'];
+    assert.deepEqual(toggled(list, 'c', true), ['a', 'b', 'c']);
+    assert.deepEqual(toggled(list, 'a', false), ['b']);
+    assert.deepEqual(toggled(list, 'z', false), ['a', 'b']);
+    assert.deepEqual(list, ['a', 'b']);
   });
 });

@@ -3,10 +3,14 @@ import { describe, it } from 'node:test';
 import {
   describeQueryFailure,
   duckdbErrorClass,
+  maxColumnNameLength,
   maxJsonDepth,
+  maxPathLength,
   maxSqlLength,
+  maxTableColumns,
   parseWorkerMessage,
   parseWorkerRequest,
+  payloadChunkSize,
   requestIdOf,
 } from '../../shared/worker-protocol.js';
 
@@ -144,5 +148,66 @@ describe('worker protocol: query error reduction', () => {
     assert.equal(describeQueryFailure('something went wrong'), 'query failed');
     assert.equal(describeQueryFailure(''), 'query failed');
     assert.equal(duckdbErrorClass(' Binder Error: x'), null);
+  });
+});
+
+describe('worker protocol: file requests (inspect, importTable, packVolume) and progress', () => {
+  const key = 'A'.repeat(43);
+  const hash64 = 'ab'.repeat(32);
+  const importTable = {
+    id: 4,
+    kind: 'importTable',
+    source: '/data/patients.csv',
+    format: 'csv',
+    columns: ['patient_id', 'plan'],
+    dataKey: key,
+    outFile: '/home/vault/import-1.partial',
+    ramDir: '/dev/shm/cleanroom-1000/42-0123456789abcdef',
+  };
+
+  it('accepts an inspect with or without a format, and refuses an unknown format or an empty path', () => {
+    accepts(parseWorkerRequest({ id: 1, kind: 'inspect', path: '/data/patients.csv' }));
+    accepts(parseWorkerRequest({ id: 1, kind: 'inspect', path: '/data/export.data', format: 'json' }));
+    refuses(parseWorkerRequest({ id: 1, kind: 'inspect', path: '/data/patients.xlsx', format: 'xlsx' }));
+    refuses(parseWorkerRequest({ id: 1, kind: 'inspect', path: '' }));
+    refuses(parseWorkerRequest({ id: 1, kind: 'inspect', path: `/${'x'.repeat(maxPathLength)}` }));
+  });
+
+  it('accepts an importTable and refuses one without columns, with an empty column name or a malformed key', () => {
+    accepts(parseWorkerRequest(importTable));
+    refuses(parseWorkerRequest({ ...importTable, columns: [] }));
+    refuses(parseWorkerRequest({ ...importTable, columns: [''] }));
+    refuses(parseWorkerRequest({ ...importTable, columns: ['a'.repeat(maxColumnNameLength + 1)] }));
+    refuses(parseWorkerRequest({ ...importTable, columns: Array.from({ length: maxTableColumns + 1 }, (_, i) => `c${i}`) }));
+    refuses(parseWorkerRequest({ ...importTable, dataKey: 'short' }));
+    refuses(parseWorkerRequest({ ...importTable, dataKey: `${'A'.repeat(42)}+` }));
+    const { ramDir: _ramDir, ...withoutRam } = importTable;
+    refuses(parseWorkerRequest(withoutRam));
+  });
+
+  it('accepts a packVolume with or without a RAM folder', () => {
+    const pack = { id: 5, kind: 'packVolume', source: '/data/library', dataKey: key, outFile: '/home/vault/v.partial' };
+    accepts(parseWorkerRequest(pack));
+    accepts(parseWorkerRequest({ ...pack, ramDir: '/dev/shm/x' }));
+    refuses(parseWorkerRequest({ ...pack, columns: ['a'] }));
+  });
+
+  it('accepts their results and refuses a malformed hash, a zero-size payload or an empty volume', () => {
+    const payload = { payloadHash: hash64, payloadSize: 1041, chunkSize: payloadChunkSize };
+    accepts(parseWorkerMessage({ kind: 'result', id: 1, result: { kind: 'inspect', format: 'csv', columns: [{ name: 'a', type: 'BIGINT' }], size: 10 } }));
+    accepts(parseWorkerMessage({ kind: 'result', id: 4, result: { kind: 'importTable', rowCount: 500, ...payload } }));
+    accepts(parseWorkerMessage({ kind: 'result', id: 5, result: { kind: 'packVolume', files: [{ path: 'a.sql', size: 0 }], ...payload } }));
+    refuses(parseWorkerMessage({ kind: 'result', id: 1, result: { kind: 'inspect', format: 'csv', columns: [], size: 10 } }));
+    refuses(parseWorkerMessage({ kind: 'result', id: 4, result: { kind: 'importTable', rowCount: 500, ...payload, payloadHash: 'AB'.repeat(32) } }));
+    refuses(parseWorkerMessage({ kind: 'result', id: 4, result: { kind: 'importTable', rowCount: 500, ...payload, payloadSize: 0 } }));
+    refuses(parseWorkerMessage({ kind: 'result', id: 5, result: { kind: 'packVolume', files: [], ...payload } }));
+  });
+
+  it('accepts progress messages by phase and refuses unknown phases and negative counts', () => {
+    accepts(parseWorkerMessage({ kind: 'progress', id: 4, phase: 'converting', done: 0, total: 100 }));
+    accepts(parseWorkerMessage({ kind: 'progress', id: 4, phase: 'encrypting', done: 100, total: 100 }));
+    refuses(parseWorkerMessage({ kind: 'progress', id: 4, phase: 'uploading', done: 0, total: 100 }));
+    refuses(parseWorkerMessage({ kind: 'progress', id: 4, phase: 'converting', done: -1, total: 100 }));
+    refuses(parseWorkerMessage({ kind: 'progress', phase: 'converting', done: 0, total: 100 }));
   });
 });

@@ -114,10 +114,9 @@ function FieldMessages({
   return (
     <>
       {error !== null && error !== undefined && (
-        <p className="field-error" id={`${id}-error`} role="alert" data-testid={errorTestId}>
-          <Icon name="alert" size={14} />
-          <span>{error}</span>
-        </p>
+        <FieldError id={`${id}-error`} testId={errorTestId}>
+          {error}
+        </FieldError>
       )}
       {hint !== null && (
         <p className={`field-hint field-hint-${hintTone}`} id={`${id}-hint`} aria-live={hintLive ? 'polite' : undefined}>
@@ -125,5 +124,15 @@ function FieldMessages({
         </p>
       )}
     </>
+  );
+}
+
+/** Why a value was refused, under its input or group of choices; announced as it appears. */
+export function FieldError({ id, testId, children }: { id?: string; testId?: string | undefined; children: ReactNode }) {
+  return (
+    <p className="field-error" id={id} role="alert" data-testid={testId}>
+      <Icon name="alert" size={14} />
+      <span>{children}</span>
+    </p>
   );
 }

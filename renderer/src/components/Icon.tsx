@@ -26,7 +26,10 @@ export type IconName =
   | 'card'
   | 'users'
   | 'leave'
-  | 'pen';
+  | 'pen'
+  | 'table'
+  | 'notebook'
+  | 'key';
 
 const paths: Record<IconName, ReactNode> = {
   rooms: (
@@ -168,6 +171,32 @@ const paths: Record<IconName, ReactNode> = {
     <>
       <path d="M4.5 19.5l1-4.2L15.8 5a2 2 0 0 1 2.9 0l.3.3a2 2 0 0 1 0 2.9L8.7 18.5z" />
       <path d="M13.8 7l3.2 3.2" />
+    </>
+  ),
+  table: (
+    <>
+      <rect x="3.5" y="4.5" width="17" height="15" rx="2" />
+      <path d="M3.5 9.5h17" />
+      <path d="M3.5 14.5h17" />
+      <path d="M9.5 9.5v10" />
+    </>
+  ),
+  notebook: (
+    <>
+      <path d="M6.5 3.5h11a2 2 0 0 1 2 2v13a2 2 0 0 1-2 2h-11z" />
+      <path d="M6.5 3.5v17" />
+      <path d="M4 7.5h5" />
+      <path d="M4 12h5" />
+      <path d="M4 16.5h5" />
+      <path d="M11.5 8.5h5" />
+    </>
+  ),
+  key: (
+    <>
+      <circle cx="8" cy="14" r="4" />
+      <path d="M11 11.2L19.5 3" />
+      <path d="M16 6.5l2.5 2.5" />
+      <path d="M14 8.5l2 2" />
     </>
   ),
 };

@@ -1,5 +1,6 @@
 // A message block: API errors (announced immediately), confirmations and explanations.
 import { type ReactNode } from 'react';
+import { type ApiError } from '../../../shared/errors.js';
 import { Icon } from './Icon.js';
 
 export interface NoticeProps {
@@ -18,5 +19,15 @@ export function Notice({ tone, title, children, testId }: NoticeProps) {
         <div>{children}</div>
       </div>
     </div>
+  );
+}
+
+/** The error an API call returned, with its code, under a title saying what did not happen; nothing while there is none. */
+export function ErrorNotice({ error, title, testId }: { error: ApiError | null; title: string; testId?: string }) {
+  if (error === null) return null;
+  return (
+    <Notice tone="error" title={title} testId={testId}>
+      {error.message} <span className="error-code">({error.code})</span>
+    </Notice>
   );
 }

@@ -9,7 +9,8 @@ import { Button } from '../components/Button.js';
 import { FileDrop } from '../components/FileDrop.js';
 import { Icon } from '../components/Icon.js';
 import { FingerprintToggle, SharingId } from '../components/Identifier.js';
-import { Notice } from '../components/Notice.js';
+import { LoadFailed, LoadingLine } from '../components/Loading.js';
+import { ErrorNotice, Notice } from '../components/Notice.js';
 import { saveFile } from '../download.js';
 import { formatDate, initials } from '../format.js';
 import { cardFileSuffix, fileSizeProblem } from '../inbox.js';
@@ -43,11 +44,7 @@ export function IdentityCardCard() {
           A small file with your alias and public keys, signed by you. Give it to the people who will invite you to a room; it holds no
           secret.
         </p>
-        {card.error !== null && (
-          <Notice tone="error" title="The card was not saved" testId="identity-card-error">
-            {card.error.message} <span className="error-code">({card.error.code})</span>
-          </Notice>
-        )}
+        <ErrorNotice error={card.error} title="The card was not saved" testId="identity-card-error" />
         {saved !== null && (
           <Notice tone="success" testId="identity-card-saved">
             Saved <code>{saved}</code>. Find it in your downloads folder.
@@ -130,9 +127,7 @@ export function ContactsCard() {
                 </p>
               )}
               {item.state === 'failed' && (
-                <Notice tone="error" title={`${item.fileName} was not imported`} testId="contact-import-error">
-                  {item.error.message} <span className="error-code">({item.error.code})</span>
-                </Notice>
+                <ErrorNotice error={item.error} title={`${item.fileName} was not imported`} testId="contact-import-error" />
               )}
               {item.state === 'imported' && <VerifyContact contact={item.contact} />}
             </li>
@@ -191,25 +186,10 @@ function VerifyContact({ contact }: { contact: Contact }) {
 }
 
 function ContactList({ loaded, onRetry }: { loaded: Loaded<{ contacts: Contact[] }>; onRetry: () => void }) {
-  if (loaded.state === 'loading') {
-    return (
-      <p className="muted loading-line" aria-busy="true">
-        <span className="spinner" aria-hidden="true" /> Loading contacts…
-      </p>
-    );
-  }
+  if (loaded.state === 'loading') return <LoadingLine>Loading contacts…</LoadingLine>;
   if (loaded.state === 'failed') {
     return (
-      <div className="stack">
-        <Notice tone="error" title="Your contacts could not be listed" testId="contacts-error">
-          {loaded.error.message}
-        </Notice>
-        <div>
-          <Button size="small" onClick={onRetry}>
-            Try again
-          </Button>
-        </div>
-      </div>
+      <LoadFailed title="Your contacts could not be listed" message={loaded.error.message} testId="contacts-error" onRetry={onRetry} buttonSize="small" />
     );
   }
   const contacts = [...loaded.value.contacts].sort((a, b) => a.alias.localeCompare(b.alias));

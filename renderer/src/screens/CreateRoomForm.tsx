@@ -1,7 +1,7 @@
 // A new room: its name and site, the contacts to invite (by their imported identity cards), and
 // the policy every member will sign. Creating it only writes your own first entry; the others
 // see it once you carry the invitation packet to them.
-import { type FormEvent, useCallback, useRef, useState } from 'react';
+import { type ChangeEvent, type FormEvent, useCallback, useRef, useState } from 'react';
 import {
   type Contact,
   defaultInvitationDays,
@@ -12,14 +12,17 @@ import {
   type RoomDetail,
 } from '../../../shared/room.js';
 import { useApi } from '../ApiContext.js';
+import { BackLink } from '../components/BackLink.js';
 import { Button } from '../components/Button.js';
-import { TextField } from '../components/Field.js';
+import { FieldError, TextField } from '../components/Field.js';
 import { Icon } from '../components/Icon.js';
 import { SharingId } from '../components/Identifier.js';
-import { Notice } from '../components/Notice.js';
+import { LoadFailed, LoadingLine } from '../components/Loading.js';
+import { ErrorNotice } from '../components/Notice.js';
 import { PageHeader } from '../components/PageHeader.js';
 import { checkCreateRoom, type CreateRoomField, createRoomFields, type CreateRoomInput } from '../formChecks.js';
 import { policyModeInfo } from '../rooms.js';
+import { toggled } from '../toggled.js';
 import { useAction } from '../useAction.js';
 import { useLoaded } from '../useLoaded.js';
 
@@ -30,6 +33,8 @@ export interface CreateRoomFormProps {
 }
 
 type Problems = Partial<Record<CreateRoomField, string>>;
+/** The fields typed as text (the others are choices). */
+type TextInputField = Exclude<CreateRoomField, 'members'>;
 
 export function CreateRoomForm({ onCancel, onCreated, onOpenIdentity }: CreateRoomFormProps) {
   const api = useApi();
@@ -59,7 +64,7 @@ export function CreateRoomForm({ onCancel, onCreated, onOpenIdentity }: CreateRo
   };
 
   const toggleMember = (signPublicKey: string, on: boolean) => {
-    edit('members', on ? [...input.members, signPublicKey] : input.members.filter((key) => key !== signPublicKey));
+    edit('members', toggled(input.members, signPublicKey, on));
   };
 
   const onSubmit = async (event: FormEvent<HTMLFormElement>) => {
@@ -81,13 +86,18 @@ export function CreateRoomForm({ onCancel, onCreated, onOpenIdentity }: CreateRo
     fieldRefs.current[field] = element;
   };
 
+  /** What every text field of the form takes from its field: its value, edits, problem and focus. */
+  const textField = (field: TextInputField) => ({
+    ref: refFor(field),
+    value: input[field],
+    readOnly: create.busy,
+    onChange: (event: ChangeEvent<HTMLInputElement>) => edit(field, event.target.value),
+    error: problems[field] ?? null,
+  });
+
   return (
     <div className="page" data-testid="create-room-screen">
-      <div>
-        <button type="button" className="back-link" onClick={onCancel} data-testid="back-to-rooms">
-          <Icon name="back" size={15} /> Rooms
-        </button>
-      </div>
+      <BackLink label="Rooms" onClick={onCancel} testId="back-to-rooms" />
       <PageHeader
         title="New room"
         description="Invite the people you will analyse data with and set the rules every member signs. Everyone has equal rights: creating the room gives you no extra power."
@@ -99,30 +109,22 @@ export function CreateRoomForm({ onCancel, onCreated, onOpenIdentity }: CreateRo
           </h2>
           <div className="form-columns">
             <TextField
-              ref={refFor('name')}
+              {...textField('name')}
               label="Name"
               name="room-name"
               autoComplete="off"
               maxLength={100}
-              value={input.name}
-              readOnly={create.busy}
-              onChange={(event) => edit('name', event.target.value)}
               hint="Every member sees it, e.g. “Readmissions 2025”."
-              error={problems.name ?? null}
               errorTestId="room-name-error"
               data-testid="room-name"
             />
             <TextField
-              ref={refFor('site')}
+              {...textField('site')}
               label="Site (optional)"
               name="room-site"
               autoComplete="off"
               maxLength={200}
-              value={input.site}
-              readOnly={create.busy}
-              onChange={(event) => edit('site', event.target.value)}
               hint="Where or for whom, e.g. “St Mary × Acme, Boston”."
-              error={problems.site ?? null}
               data-testid="room-site"
             />
           </div>
@@ -176,50 +178,34 @@ export function CreateRoomForm({ onCancel, onCreated, onOpenIdentity }: CreateRo
           </fieldset>
           <div className="form-columns form-columns-3">
             <TextField
-              ref={refFor('minGroupSize')}
+              {...textField('minGroupSize')}
               label="Minimum group size (k)"
               name="room-min-group-size"
               inputMode="numeric"
-              value={input.minGroupSize}
-              readOnly={create.busy}
-              onChange={(event) => edit('minGroupSize', event.target.value)}
               hint="Output rows describing fewer people are suppressed."
-              error={problems.minGroupSize ?? null}
               errorTestId="room-min-group-size-error"
               data-testid="room-min-group-size"
             />
             <TextField
-              ref={refFor('outputRetentionDays')}
+              {...textField('outputRetentionDays')}
               label="Keep outputs for (days)"
               name="room-output-retention"
               inputMode="numeric"
-              value={input.outputRetentionDays}
-              readOnly={create.busy}
-              onChange={(event) => edit('outputRetentionDays', event.target.value)}
               hint="Output tables are deleted after this."
-              error={problems.outputRetentionDays ?? null}
               data-testid="room-output-retention"
             />
             <TextField
-              ref={refFor('invitationDays')}
+              {...textField('invitationDays')}
               label="Invitation valid for (days)"
               name="room-invitation-days"
               inputMode="numeric"
-              value={input.invitationDays}
-              readOnly={create.busy}
-              onChange={(event) => edit('invitationDays', event.target.value)}
               hint="Members who have not joined by then cannot."
-              error={problems.invitationDays ?? null}
               data-testid="room-invitation-days"
             />
           </div>
         </section>
 
-        {create.error !== null && (
-          <Notice tone="error" title="The room was not created" testId="create-room-error">
-            {create.error.message} <span className="error-code">({create.error.code})</span>
-          </Notice>
-        )}
+        <ErrorNotice error={create.error} title="The room was not created" testId="create-room-error" />
         <div className="form-actions">
           <Button type="submit" variant="primary" busy={create.busy} busyLabel="Creating…" data-testid="create-room-submit">
             Create room
@@ -258,25 +244,10 @@ function MemberPicker({
 }: MemberPickerProps) {
   if (loadError !== null) {
     return (
-      <div className="stack">
-        <Notice tone="error" title="Your contacts could not be listed" testId="create-room-contacts-error">
-          {loadError}
-        </Notice>
-        <div>
-          <Button size="small" onClick={onRetry}>
-            Try again
-          </Button>
-        </div>
-      </div>
+      <LoadFailed title="Your contacts could not be listed" message={loadError} testId="create-room-contacts-error" onRetry={onRetry} buttonSize="small" />
     );
   }
-  if (contacts === null) {
-    return (
-      <p className="muted loading-line" aria-busy="true">
-        <span className="spinner" aria-hidden="true" /> Loading contacts…
-      </p>
-    );
-  }
+  if (contacts === null) return <LoadingLine>Loading contacts…</LoadingLine>;
   if (contacts.length === 0) {
     return (
       <div className="inline-empty" data-testid="create-room-no-contacts" tabIndex={-1} ref={groupRef}>
@@ -289,12 +260,7 @@ function MemberPicker({
             Import a card
           </Button>
         </div>
-        {problem !== null && (
-          <p className="field-error" role="alert" data-testid="room-members-error">
-            <Icon name="alert" size={14} />
-            <span>{problem}</span>
-          </p>
-        )}
+        {problem !== null && <FieldError testId="room-members-error">{problem}</FieldError>}
       </div>
     );
   }
@@ -327,10 +293,9 @@ function MemberPicker({
         })}
       </ul>
       {problem !== null && (
-        <p className="field-error" id="room-members-problem" role="alert" data-testid="room-members-error">
-          <Icon name="alert" size={14} />
-          <span>{problem}</span>
-        </p>
+        <FieldError id="room-members-problem" testId="room-members-error">
+          {problem}
+        </FieldError>
       )}
     </fieldset>
   );

@@ -7,6 +7,7 @@ import { Button } from '../components/Button.js';
 import { FileDrop } from '../components/FileDrop.js';
 import { Icon } from '../components/Icon.js';
 import { SharingId } from '../components/Identifier.js';
+import { LoadFailed, LoadingLine } from '../components/Loading.js';
 import { Notice } from '../components/Notice.js';
 import { PageHeader } from '../components/PageHeader.js';
 import { formatByteSize } from '../format.js';
@@ -151,23 +152,10 @@ function OutboxCard() {
 
   let body: ReactNode;
   if (rooms.loaded.state === 'loading') {
-    body = (
-      <p className="muted loading-line" aria-busy="true">
-        <span className="spinner" aria-hidden="true" /> Loading rooms…
-      </p>
-    );
+    body = <LoadingLine>Loading rooms…</LoadingLine>;
   } else if (rooms.loaded.state === 'failed') {
     body = (
-      <div className="stack">
-        <Notice tone="error" title="The rooms could not be listed" testId="outbox-error">
-          {rooms.loaded.error.message}
-        </Notice>
-        <div>
-          <Button size="small" onClick={rooms.reload}>
-            Try again
-          </Button>
-        </div>
-      </div>
+      <LoadFailed title="The rooms could not be listed" message={rooms.loaded.error.message} testId="outbox-error" onRetry={rooms.reload} buttonSize="small" />
     );
   } else {
     const writable: RoomSummary[] = rooms.loaded.value.rooms
@@ -224,11 +212,7 @@ function OutboxRoom({ roomId }: { roomId: string }) {
   const api = useApi();
   const room = useLoaded(useCallback(() => api['room.show']({ room: roomId }), [api, roomId]));
   if (room.loaded.state === 'loading') {
-    return (
-      <p className="muted loading-line" aria-busy="true">
-        <span className="spinner" aria-hidden="true" /> Loading the room…
-      </p>
-    );
+    return <LoadingLine>Loading the room…</LoadingLine>;
   }
   if (room.loaded.state === 'failed') {
     return (

@@ -1,15 +1,20 @@
 // One room: who is in it (with fingerprints to compare), its policy, amendments, status and
-// history, and the next thing this member should do (join, or carry a packet to the others).
-import { type FormEvent, type ReactNode, useCallback, useEffect, useRef, useState } from 'react';
+// history, and the next thing this member should do (join, or carry a packet to the others);
+// then, under their own tabs, its tables and volumes and its notebooks with their approvals.
+import { type FormEvent, type ReactNode, useCallback, useEffect, useId, useRef, useState } from 'react';
 import { type AmendmentView, type RoomDetail } from '../../../shared/room.js';
 import { useApi } from '../ApiContext.js';
+import { BackLink } from '../components/BackLink.js';
 import { Badge } from '../components/Badge.js';
 import { Button } from '../components/Button.js';
 import { CopyButton } from '../components/CopyButton.js';
 import { Icon } from '../components/Icon.js';
+import { FieldError } from '../components/Field.js';
 import { FingerprintToggle, SharingId } from '../components/Identifier.js';
-import { Notice } from '../components/Notice.js';
+import { LoadFailed, LoadingLine } from '../components/Loading.js';
+import { ErrorNotice, Notice } from '../components/Notice.js';
 import { PageHeader } from '../components/PageHeader.js';
+import { type TabSpec, tabPanelProps, Tabs } from '../components/Tabs.js';
 import { formatDate, formatDateTime, initials, listNames } from '../format.js';
 import {
   alertMessage,
@@ -23,9 +28,16 @@ import {
   policyModeInfo,
   roomStatusInfo,
 } from '../rooms.js';
+import { toggled } from '../toggled.js';
 import { useAction } from '../useAction.js';
 import { useLoaded } from '../useLoaded.js';
+import { AssetsPanel } from './AssetsPanel.js';
+import { NotebooksPanel, type NotebooksView } from './NotebooksPanel.js';
+import { PacketPrompt } from './PacketPrompt.js';
 import { WritePacketForm } from './WritePacketForm.js';
+
+/** The room's sections: its members and history, its data, its code. */
+type RoomTab = 'overview' | 'assets' | 'notebooks';
 
 /** What this member just did that the others can only learn from a packet. */
 type NextStep = 'invite' | 'joined' | 'left' | null;
@@ -40,32 +52,22 @@ export function RoomOverview({ roomId, justCreated, onBack }: RoomOverviewProps)
   const api = useApi();
   const room = useLoaded(useCallback(() => api['room.show']({ room: roomId }), [api, roomId]));
   const [nextStep, setNextStep] = useState<NextStep>(justCreated ? 'invite' : null);
+  const [tab, setTab] = useState<RoomTab>('overview');
+  const [notebooksView, setNotebooksView] = useState<NotebooksView>({ kind: 'list' });
+  const assets = useLoaded(useCallback(() => api['asset.list']({ room: roomId }), [api, roomId]));
+  const snapshots = useLoaded(useCallback(() => api['notebook.list']({ room: roomId }), [api, roomId]));
+  const tabsId = useId();
 
-  const back = (
-    <div>
-      <button type="button" className="back-link" onClick={onBack} data-testid="back-to-rooms">
-        <Icon name="back" size={15} /> Rooms
-      </button>
-    </div>
-  );
+  const back = <BackLink label="Rooms" onClick={onBack} testId="back-to-rooms" />;
 
   if (room.loaded.state !== 'ready') {
     return (
       <div className="page" data-testid="room-screen" data-state={room.loaded.state}>
         {back}
         {room.loaded.state === 'loading' ? (
-          <p className="muted loading-line" aria-busy="true">
-            <span className="spinner" aria-hidden="true" /> Opening the room…
-          </p>
+          <LoadingLine>Opening the room…</LoadingLine>
         ) : (
-          <div className="stack">
-            <Notice tone="error" title="The room could not be opened" testId="room-error">
-              {room.loaded.error.message}
-            </Notice>
-            <div>
-              <Button onClick={room.reload}>Try again</Button>
-            </div>
-          </div>
+          <LoadFailed title="The room could not be opened" message={room.loaded.error.message} testId="room-error" onRetry={room.reload} />
         )}
       </div>
     );
@@ -88,8 +90,19 @@ export function RoomOverview({ roomId, justCreated, onBack }: RoomOverviewProps)
     setNextStep(step);
   };
 
+  const tabs: readonly TabSpec<RoomTab>[] = [
+    { id: 'overview', label: 'Overview' },
+    { id: 'assets', label: 'Assets', count: assets.loaded.state === 'ready' ? assets.loaded.value.assets.length : null },
+    { id: 'notebooks', label: 'Notebooks', count: snapshots.loaded.state === 'ready' ? snapshots.loaded.value.snapshots.length : null },
+  ];
+  const selectTab = (next: RoomTab) => {
+    // The Notebooks tab opens on its list when chosen again, as a top-level tab should.
+    if (next === 'notebooks' && tab === 'notebooks') setNotebooksView({ kind: 'list' });
+    setTab(next);
+  };
+
   return (
-    <div className="page" data-testid="room-screen" data-state="ready" data-room-id={summary.id} data-status={summary.status}>
+    <div className="page" data-testid="room-screen" data-state="ready" data-room-id={summary.id} data-status={summary.status} data-tab={tab}>
       {back}
       <PageHeader
         title={summary.name}
@@ -113,39 +126,49 @@ export function RoomOverview({ roomId, justCreated, onBack }: RoomOverviewProps)
 
       {detail.alerts.length > 0 && <SecurityAlerts detail={detail} />}
       {summary.myStatus === 'invited' && <InvitationBanner detail={detail} onJoined={(next) => updated(next, 'joined')} />}
-      {nextStep !== null && canWritePackets(summary) && <NextStepCard step={nextStep} detail={detail} />}
 
-      <MembersCard detail={detail} />
-      <PolicyCard detail={detail} />
-      <ActivityCard detail={detail} />
-
-      {showSendUpdates ? (
-        <div className="card-grid card-grid-top">
-          <section className="card" aria-labelledby="send-updates-title" data-testid="send-updates">
-            <div className="card-header">
-              <h2 className="card-title" id="send-updates-title">
-                Send your updates
-              </h2>
-            </div>
-            <p className="card-note">
-              A packet carries everything you have signed in this room. Write one whenever the others should see something new, and carry it
-              to them.
-            </p>
-            <WritePacketForm room={detail} />
-          </section>
+      <Tabs label="Room sections" idBase={tabsId} tabs={tabs} selected={tab} onSelect={selectTab} />
+      <div {...tabPanelProps(tabsId, tab)} className="tab-panel" data-testid={`room-panel-${tab}`}>
+        {tab === 'overview' && (
           <div className="stack-cards">
-            {amendments}
-            {leave}
+            {nextStep !== null && canWritePackets(summary) && <NextStepCard step={nextStep} detail={detail} />}
+            <MembersCard detail={detail} />
+            <PolicyCard detail={detail} />
+            <ActivityCard detail={detail} />
+            {showSendUpdates ? (
+              <div className="card-grid card-grid-top">
+                <section className="card" aria-labelledby="send-updates-title" data-testid="send-updates">
+                  <div className="card-header">
+                    <h2 className="card-title" id="send-updates-title">
+                      Send your updates
+                    </h2>
+                  </div>
+                  <p className="card-note">
+                    A packet carries everything you have signed in this room. Write one whenever the others should see something new, and
+                    carry it to them.
+                  </p>
+                  <WritePacketForm room={detail} />
+                </section>
+                <div className="stack-cards">
+                  {amendments}
+                  {leave}
+                </div>
+              </div>
+            ) : (
+              (amendments !== null || leave !== null) && (
+                <div className="card-grid card-grid-top">
+                  {amendments}
+                  {leave}
+                </div>
+              )
+            )}
           </div>
-        </div>
-      ) : (
-        (amendments !== null || leave !== null) && (
-          <div className="card-grid card-grid-top">
-            {amendments}
-            {leave}
-          </div>
-        )
-      )}
+        )}
+        {tab === 'assets' && <AssetsPanel room={detail} assets={assets} />}
+        {tab === 'notebooks' && (
+          <NotebooksPanel room={detail} snapshots={snapshots} assets={assets} view={notebooksView} onView={setNotebooksView} />
+        )}
+      </div>
     </div>
   );
 }
@@ -208,11 +231,7 @@ function InvitationBanner({ detail, onJoined }: { detail: RoomDetail; onJoined: 
           Before you join, compare each member&rsquo;s sharing identifier below with them by phone. Joining signs the room as it is: its
           members and its policy. The invitation is valid until {formatDateTime(detail.invitationExpiresAt)}.
         </p>
-        {join.error !== null && (
-          <Notice tone="error" title="You did not join" testId="room-join-error">
-            {join.error.message} <span className="error-code">({join.error.code})</span>
-          </Notice>
-        )}
+        <ErrorNotice error={join.error} title="You did not join" testId="room-join-error" />
       </div>
       <Button
         variant="primary"
@@ -254,21 +273,10 @@ const nextStepText: Record<Exclude<NextStep, null>, { title: string; body: (othe
 function NextStepCard({ step, detail }: { step: Exclude<NextStep, null>; detail: RoomDetail }) {
   const text = nextStepText[step];
   const others = listNames(packetRecipients(detail).map((member) => member.alias)) || 'the other members';
-  const headingRef = useRef<HTMLHeadingElement>(null);
-  // The step appears after an action (create, join, leave): take the reader straight to it.
-  useEffect(() => {
-    headingRef.current?.focus();
-  }, [step]);
   return (
-    <section className="card card-highlight" aria-labelledby="next-step-title" data-testid="room-next-step" data-step={step}>
-      <div className="card-header">
-        <h2 className="card-title card-title-large" id="next-step-title" tabIndex={-1} ref={headingRef}>
-          <Icon name="exchange" size={18} /> {text.title}
-        </h2>
-      </div>
-      <p>{text.body(others)}</p>
-      <WritePacketForm room={detail} submitLabel={text.submit} />
-    </section>
+    <PacketPrompt room={detail} title={text.title} submitLabel={text.submit} testId="room-next-step" dataStep={step} focusKey={step}>
+      {text.body(others)}
+    </PacketPrompt>
   );
 }
 
@@ -487,11 +495,7 @@ function PendingAmendment({
         Signed by {amendment.signedBy.length > 0 ? listNames(amendment.signedBy) : 'no one yet'}
         {amendment.waitingFor.length > 0 && <> · waiting for {listNames(amendment.waitingFor)}</>}
       </p>
-      {sign.error !== null && (
-        <Notice tone="error" title="Not signed" testId="amendment-sign-error">
-          {sign.error.message} <span className="error-code">({sign.error.code})</span>
-        </Notice>
-      )}
+      <ErrorNotice error={sign.error} title="Not signed" testId="amendment-sign-error" />
       {canSign && (
         <div>
           <Button
@@ -563,9 +567,7 @@ function ProposeAmendment({ detail, onProposed }: { detail: RoomDetail; onPropos
                 onChange={(event) => {
                   setProblem(null);
                   propose.clearError();
-                  setChosen((current) =>
-                    event.target.checked ? [...current, contact.signPublicKey] : current.filter((key) => key !== contact.signPublicKey),
-                  );
+                  setChosen((current) => toggled(current, contact.signPublicKey, event.target.checked));
                 }}
                 data-testid={`propose-member-${contact.alias}`}
               />
@@ -576,17 +578,8 @@ function ProposeAmendment({ detail, onProposed }: { detail: RoomDetail; onPropos
           ))}
         </div>
       </fieldset>
-      {problem !== null && (
-        <p className="field-error" role="alert">
-          <Icon name="alert" size={14} />
-          <span>{problem}</span>
-        </p>
-      )}
-      {propose.error !== null && (
-        <Notice tone="error" title="Nothing was proposed" testId="propose-amendment-error">
-          {propose.error.message} <span className="error-code">({propose.error.code})</span>
-        </Notice>
-      )}
+      {problem !== null && <FieldError>{problem}</FieldError>}
+      <ErrorNotice error={propose.error} title="Nothing was proposed" testId="propose-amendment-error" />
       <div>
         <Button
           type="submit"
@@ -667,11 +660,7 @@ function LeaveCard({ detail, onLeft }: { detail: RoomDetail; onLeft: (next: Room
         </h2>
       </div>
       <p className="card-note">You keep its history on this machine. The others see that you left once they import your next packet.</p>
-      {leave.error !== null && (
-        <Notice tone="error" title="You did not leave" testId="room-leave-error">
-          {leave.error.message} <span className="error-code">({leave.error.code})</span>
-        </Notice>
-      )}
+      <ErrorNotice error={leave.error} title="You did not leave" testId="room-leave-error" />
       {confirming ? (
         <div className="confirm" role="group" aria-labelledby="leave-confirm-text" data-testid="room-leave-confirm">
           <p id="leave-confirm-text">

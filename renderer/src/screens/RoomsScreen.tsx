@@ -7,7 +7,7 @@ import { Badge } from '../components/Badge.js';
 import { Button } from '../components/Button.js';
 import { EmptyState } from '../components/EmptyState.js';
 import { Icon } from '../components/Icon.js';
-import { Notice } from '../components/Notice.js';
+import { LoadFailed, LoadingLine } from '../components/Loading.js';
 import { PageHeader } from '../components/PageHeader.js';
 import { formatDate } from '../format.js';
 import { joinedLabel, roomStatusInfo } from '../rooms.js';
@@ -81,20 +81,9 @@ function RoomList({
           </Button>
         }
       />
-      {loaded.state === 'loading' && (
-        <p className="muted loading-line" aria-busy="true" data-testid="rooms-loading">
-          <span className="spinner" aria-hidden="true" /> Loading rooms…
-        </p>
-      )}
+      {loaded.state === 'loading' && <LoadingLine testId="rooms-loading">Loading rooms…</LoadingLine>}
       {loaded.state === 'failed' && (
-        <div className="stack">
-          <Notice tone="error" title="The rooms could not be listed" testId="rooms-error">
-            {loaded.error.message}
-          </Notice>
-          <div>
-            <Button onClick={reload}>Try again</Button>
-          </div>
-        </div>
+        <LoadFailed title="The rooms could not be listed" message={loaded.error.message} testId="rooms-error" onRetry={reload} />
       )}
       {loaded.state === 'ready' && loaded.value.rooms.length === 0 && (
         <EmptyState icon="rooms" title="No rooms yet" testId="rooms-empty">

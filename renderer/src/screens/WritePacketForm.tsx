@@ -7,12 +7,13 @@ import { useApi } from '../ApiContext.js';
 import { Button } from '../components/Button.js';
 import { TextField } from '../components/Field.js';
 import { Icon } from '../components/Icon.js';
-import { Notice } from '../components/Notice.js';
+import { ErrorNotice, Notice } from '../components/Notice.js';
 import { savePacket } from '../download.js';
 import { folderPathProblem } from '../formChecks.js';
 import { formatByteSize, listNames } from '../format.js';
 import { rememberedPacketFolder, rememberPacketFolder } from '../packetFolder.js';
 import { packetRecipients } from '../rooms.js';
+import { toggled } from '../toggled.js';
 import { useAction } from '../useAction.js';
 
 type Destination = 'download' | 'folder';
@@ -74,7 +75,7 @@ export function WritePacketForm({ room, submitLabel = 'Write packet', onWritten 
 
   const toggleRecipient = (alias: string, on: boolean) => {
     reset();
-    setChosen((current) => (on ? [...current, alias] : current.filter((name) => name !== alias)));
+    setChosen((current) => toggled(current, alias, on));
   };
 
   return (
@@ -165,11 +166,7 @@ export function WritePacketForm({ room, submitLabel = 'Write packet', onWritten 
         </fieldset>
       )}
 
-      {write.error !== null && (
-        <Notice tone="error" title="No packet was written" testId="packet-error">
-          {write.error.message} <span className="error-code">({write.error.code})</span>
-        </Notice>
-      )}
+      <ErrorNotice error={write.error} title="No packet was written" testId="packet-error" />
       {written !== null && <PacketWritten result={written.result} downloaded={written.downloaded} />}
 
       <div className="form-actions">

@@ -6,23 +6,23 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { $, browser, expect } from '@wdio/globals';
-import { openApp, type OpenedApp } from '../support/app.js';
+import { openApp } from '../support/app.js';
 import { downloadedNames, waitForDownload } from '../support/downloads.js';
+import {
+  createIdentity,
+  hospitalParty,
+  importInInbox,
+  inboxItem,
+  insurerParty,
+  navigate,
+  type Party,
+  saveCard,
+  use,
+} from '../support/parties.js';
 import { allByTestId, byTestId, chooseFiles, saveFullScreenshot, typeInto } from '../support/ui.js';
 
-interface Party {
-  readonly alias: string;
-  readonly passphrase: string;
-  app?: OpenedApp;
-  /** As the party's own Identity screen shows it: five groups of four. */
-  sharingId?: string;
-  /** As the party's own Identity screen shows it: sixteen groups of four. */
-  fingerprint?: string;
-  cardPath?: string;
-}
-
-const hospital: Party = { alias: 'St Mary Hospital', passphrase: 'harbour lantern pebble orchid' };
-const insurer: Party = { alias: 'Acme Insurance', passphrase: 'quiet meadow copper violin' };
+const hospital: Party = hospitalParty();
+const insurer: Party = insurerParty();
 const roomName = 'Readmissions 2025';
 const roomSite = 'St Mary × Acme, Boston';
 
@@ -32,46 +32,6 @@ interface RoomView {
   readonly members: { alias: string | null; status: string | null; sharingId: string }[];
   readonly log: { at: string | null; author: string; summary: string }[];
 }
-
-async function use(party: Party): Promise<void> {
-  if (party.app === undefined) throw new Error(`${party.alias}'s app is not open.`);
-  await party.app.focus();
-}
-
-async function navigate(section: 'rooms' | 'exchange' | 'identity'): Promise<void> {
-  await byTestId(`nav-${section}`).click();
-  await expect(byTestId(`nav-${section}`)).toHaveAttribute('aria-current', 'page');
-}
-
-async function createIdentity(party: Party): Promise<void> {
-  await byTestId('create-identity-screen').waitForDisplayed();
-  await typeInto('create-alias', party.alias);
-  await typeInto('create-passphrase', party.passphrase);
-  await typeInto('create-confirm', party.passphrase);
-  await byTestId('create-submit').click();
-  await byTestId('identity-screen').waitForDisplayed();
-  const groups = await allByTestId('sharing-id-group').map((group) => group.getText());
-  party.sharingId = groups.join(' ');
-  const fingerprintGroups = await allByTestId('fingerprint-group').map((group) => group.getText());
-  party.fingerprint = fingerprintGroups.join(' ');
-}
-
-/** Imports files in the Exchange inbox and waits until each has a result. */
-async function importInInbox(...files: string[]): Promise<void> {
-  await navigate('exchange');
-  const before = await allByTestId('inbox-item').length;
-  await chooseFiles('packet-drop-input', ...files);
-  await browser.waitUntil(
-    async () => {
-      const states = await allByTestId('inbox-item').map((item) => item.getAttribute('data-state'));
-      return states.length === before + files.length && !states.includes('importing');
-    },
-    { timeoutMsg: `The inbox did not finish importing ${files.map((file) => path.basename(file)).join(', ')}.` },
-  );
-}
-
-/** The inbox row for a file name (newest first, so the latest import of that name). */
-const inboxItem = (fileName: string) => $(`[data-testid="inbox-item"][data-file-name="${fileName}"]`);
 
 async function readRoomView(): Promise<RoomView> {
   const screen = byTestId('room-screen');
@@ -118,12 +78,9 @@ describe('rooms: two parties, two homes, only files between them', () => {
   it('each party saves its identity card as a file', async () => {
     for (const party of [hospital, insurer]) {
       await use(party);
-      await navigate('identity');
-      const before = downloadedNames();
-      await byTestId('save-card').click();
-      party.cardPath = await waitForDownload(before, `${party.alias}'s identity card`);
-      expect(path.basename(party.cardPath)).toMatch(/\.cleanroom-card$/);
-      await expect(byTestId('identity-card-saved')).toHaveText(expect.stringContaining(path.basename(party.cardPath)));
+      const cardPath = await saveCard(party);
+      expect(path.basename(cardPath)).toMatch(/\.cleanroom-card$/);
+      await expect(byTestId('identity-card-saved')).toHaveText(expect.stringContaining(path.basename(cardPath)));
     }
   });
 

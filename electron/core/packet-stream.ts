@@ -1,0 +1,410 @@
+// Packet files that carry asset payloads (cleanroom-packet/2, docs/packets.md §16), read and
+// written by streaming: a payload can be larger than memory, so only the head of a packet (header,
+// signature and feed frames, at most 64 MiB) is ever held whole; payload bytes pass through in
+// 1 MiB pieces, hashed on the way. The format's checks are pure and live in shared/packet.ts; this
+// file only does the I/O around them.
+//
+// Import: openPacketFile (checks 1–14: sizes from the file's size before any payload byte is read,
+// signature, frames, decryption of the feed), then the caller checks the entries and the payloads
+// against their descriptors (check 16), then stagePayloads copies each payload into a hidden
+// `.partial` file in the vault, hashing as it goes (check 15), and only after the caller's
+// database transaction has accepted the entries does `commit` rename them to
+// `vault/<payloadHash>.payload`. Any refusal removes every partial: a refused packet leaves nothing.
+//
+// Vault naming: electron/core/vault.ts (when it exists) must use vaultPathFor for payload files,
+// and may sweep `.*.partial` files left in the vault by a crash at start-up.
+import { createReadStream } from 'node:fs';
+import { type FileHandle, open, rename, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { hashCanonical } from '../../shared/canonical.js';
+import { type AssetDescriptor } from '../../shared/asset.js';
+import { createHasher, randomBytes, toHex, hash } from '../../shared/crypto.js';
+import { CleanroomError } from '../../shared/errors.js';
+import {
+  openPacketContents,
+  type PacketContents,
+  packetFormatOf,
+  packetFormatV2,
+  type PacketHeader,
+  type PacketLayout,
+  packetLimits,
+  type PacketPayloadRef,
+  packetPrologueBytes,
+  type PacketRecipientKeys,
+  payloadHashRefusal,
+  describePayload,
+  readPacketEnvelope,
+  readPacketLayout,
+} from '../../shared/packet.js';
+import { type SignedEntry } from '../../shared/room.js';
+import { describeFileError, partialNameOf } from './files.js';
+
+/** Bytes per read and write when payloads are copied: big enough to be fast, small enough to not matter. */
+const pieceBytes = 1024 * 1024;
+
+/** Payload files in the vault: `<vault>/<payload hash>.payload`. */
+export const payloadFileSuffix = '.payload';
+
+/** Where the encrypted payload with this hash lives in the vault. */
+export function vaultPathFor(vaultDir: string, payloadHash: string): string {
+  if (!/^[0-9a-f]{64}$/.test(payloadHash)) throw new CleanroomError('INTERNAL', 'A payload hash must be 64 hex digits.');
+  return path.join(vaultDir, `${payloadHash}${payloadFileSuffix}`);
+}
+
+/** A hidden, unique temporary name in the vault for a payload being received. */
+function payloadPartialPath(vaultDir: string, payloadHash: string): string {
+  return path.join(vaultDir, `.${payloadHash}${payloadFileSuffix}.${toHex(randomBytes(6))}.partial`);
+}
+
+// ---- Refusals worded for the person importing ----------------------------------------------------
+
+export const refusedPrefix = 'Packet refused, nothing was imported: ';
+
+/** A BAD_PACKET refusal with the importer's wording. */
+export const packetRefusal = (reason: string): CleanroomError => new CleanroomError('BAD_PACKET', `${refusedPrefix}${reason}.`);
+
+/** Runs a check from shared/packet.ts and rewords its refusals for the person importing. */
+function asImporter<T>(check: () => T): T {
+  try {
+    return check();
+  } catch (error) {
+    if (!(error instanceof CleanroomError)) throw error;
+    if (error.code === 'NOT_A_MEMBER') {
+      throw new CleanroomError('NOT_A_MEMBER', 'This packet is not addressed to you; nothing was imported. Ask the sender to write one for you.');
+    }
+    if (error.code === 'BAD_PACKET') throw packetRefusal(error.message);
+    throw error;
+  }
+}
+
+function tooLarge(what: string, size: number): CleanroomError {
+  return new CleanroomError(
+    'BAD_PACKET',
+    `${what} is ${size} bytes, over the ${packetLimits.maxPacketBytes}-byte limit for packets; it was not read.`,
+  );
+}
+
+const cannotRead = (file: string, error: unknown): CleanroomError =>
+  error instanceof CleanroomError ? error : new CleanroomError('FILE_ERROR', `Cannot read ${file} (${describeFileError(error)}).`);
+
+/** Exactly `length` bytes at `position`; a short read means the file changed under us. */
+async function readRange(handle: FileHandle, position: number, length: number): Promise<Uint8Array> {
+  const out = new Uint8Array(length);
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await handle.read(out, done, length - done, position + done);
+    if (bytesRead === 0) throw packetRefusal('the file became shorter while it was read (is it still being copied?)');
+    done += bytesRead;
+  }
+  return out;
+}
+
+// ---- Reading ---------------------------------------------------------------------------------------
+
+export interface OpenedPacketFile {
+  readonly file: string;
+  /** The file's size when it was checked. */
+  readonly size: number;
+  readonly layout: PacketLayout;
+  readonly header: PacketHeader;
+  readonly contents: PacketContents;
+  /**
+   * BLAKE2b-256 (hex) of the bytes before the payloads. The signed header holds every payload's
+   * hash, so this identifies the whole packet; for cleanroom-packet/1 it is the hash of the file.
+   */
+  readonly packetHash: string;
+}
+
+/**
+ * Checks 1–14 of a packet file without reading a payload byte: the first bytes and the file's
+ * size give the sizes (a /2 file must be exactly header + frames + its payloads' sizes), then the
+ * signature, the frames and the feed's decryption. Refusals are worded for the importer.
+ */
+export async function openPacketFile(file: string, recipient: PacketRecipientKeys): Promise<OpenedPacketFile> {
+  let handle: FileHandle;
+  try {
+    handle = await open(file, 'r');
+  } catch (error) {
+    throw cannotRead(file, error);
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) throw new CleanroomError('FILE_ERROR', `Cannot read ${file}: it is not a file.`);
+    const size = info.size;
+    const prologue = await readRange(handle, 0, Math.min(size, packetPrologueBytes));
+    // Only a /2 packet may be larger than the in-memory cap; anything else that large costs one bounded read.
+    if (size > packetLimits.maxPacketBytes && packetFormatOf(prologue) !== packetFormatV2) throw tooLarge(file, size);
+    const envelope = asImporter(() => readPacketEnvelope(prologue, size));
+    const headLength = Math.min(size, envelope.framesEnd);
+    const head = headLength <= prologue.length ? prologue.subarray(0, headLength) : await readRange(handle, 0, headLength);
+    const layout = asImporter(() => readPacketLayout(head, size));
+    const { header, contents } = asImporter(() => openPacketContents(head, layout, recipient));
+    return { file, size, layout, header, contents, packetHash: toHex(hash(head)) };
+  } catch (error) {
+    throw cannotRead(file, error);
+  } finally {
+    await handle.close();
+  }
+}
+
+// ---- Receiving payloads into the vault ------------------------------------------------------------
+
+export interface StagedPayload {
+  readonly ref: PacketPayloadRef;
+  /** Where the payload is once committed: `vault/<hash>.payload`, or where the vault already held it. */
+  readonly final: string;
+  /** The verified copy waiting to be renamed; null when the vault already held the payload. */
+  readonly partial: string | null;
+}
+
+export interface StagedPayloads {
+  readonly payloads: readonly StagedPayload[];
+  /** How many payloads are new to this vault. */
+  readonly added: number;
+  /** Renames every verified copy into place and makes the renames durable. Call after the entries are committed. */
+  commit(): Promise<void>;
+  /** Removes every partial copy. Safe to call twice, and after commit. */
+  discard(): Promise<void>;
+}
+
+export interface StageOptions {
+  /** Names payloads in refusals by their asset's name. */
+  readonly nameOf?: (assetId: string) => string | undefined;
+  /** Where the vault already holds the payload with this hash, if anywhere (default: vaultPathFor). */
+  readonly locate?: (payloadHash: string) => string | null;
+  /** Called after each piece is copied; tests use it to fail or crash mid-copy. */
+  readonly afterPiece?: (payloadIndex: number, bytesCopied: number) => void;
+}
+
+/**
+ * Streams `from`'s bytes [start, start + size) through a hasher, and into `to` when given. Returns
+ * the hex hash, or null when the file ended early (it changed after it was measured).
+ */
+async function copyHashed(
+  from: string,
+  start: number,
+  size: number,
+  to: FileHandle | null,
+  afterPiece?: (bytesCopied: number) => void,
+): Promise<string | null> {
+  const hasher = createHasher();
+  let copied = 0;
+  const stream = createReadStream(from, { start, end: start + size - 1, highWaterMark: pieceBytes });
+  try {
+    for await (const piece of stream as AsyncIterable<Buffer>) {
+      hasher.update(piece);
+      if (to !== null) {
+        let written = 0;
+        while (written < piece.length) written += (await to.write(piece, written, piece.length - written)).bytesWritten;
+      }
+      copied += piece.length;
+      afterPiece?.(copied);
+    }
+  } finally {
+    stream.destroy();
+  }
+  const digest = toHex(hasher.digest());
+  return copied === size ? digest : null;
+}
+
+async function existingSize(file: string): Promise<number | null> {
+  try {
+    const info = await stat(file);
+    return info.isFile() ? info.size : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Check 15: copies each payload of an opened packet into a hidden `.partial` file in the vault,
+ * hashing as it goes, and refuses the whole packet (removing every partial) when a payload's
+ * bytes do not match its signed hash and size. A payload the vault already holds (same hash, same
+ * size) is hashed in the packet but not copied again, so re-importing is idempotent.
+ */
+export async function stagePayloads(opened: OpenedPacketFile, vaultDir: string, options: StageOptions = {}): Promise<StagedPayloads> {
+  options = { locate: (payloadHash) => vaultPathFor(vaultDir, payloadHash), ...options };
+  const refs = opened.header.payloads;
+  const staged: StagedPayload[] = [];
+  const partials = new Set<string>();
+  const discard = async (): Promise<void> => {
+    for (const partial of partials) await rm(partial, { force: true });
+    partials.clear();
+  };
+  try {
+    for (const [index, span] of opened.layout.payloads.entries()) {
+      const held = options.locate?.(span.hash) ?? null;
+      const present = held !== null && (await existingSize(held)) === span.size;
+      const final = present ? held : vaultPathFor(vaultDir, span.hash);
+      let partial: string | null = null;
+      let handle: FileHandle | null = null;
+      let digest: string | null;
+      try {
+        if (!present) {
+          partial = payloadPartialPath(vaultDir, span.hash);
+          handle = await open(partial, 'wx', 0o600);
+          partials.add(partial);
+        }
+        digest = await copyHashed(opened.file, span.offset, span.size, handle, (copied) => options.afterPiece?.(index, copied));
+        if (handle !== null && digest === span.hash) await handle.sync();
+      } finally {
+        await handle?.close();
+      }
+      const name = options.nameOf?.(span.asset);
+      if (digest === null) {
+        throw packetRefusal(`${describePayload(refs, index, name)} ended early: the file became shorter while it was read`);
+      }
+      if (digest !== span.hash) throw packetRefusal(payloadHashRefusal(refs, index, name));
+      staged.push({ ref: { asset: span.asset, hash: span.hash, size: span.size }, final, partial });
+    }
+  } catch (error) {
+    await discard();
+    if (error instanceof CleanroomError) throw error;
+    throw new CleanroomError('FILE_ERROR', `Cannot store the packet's payloads in ${vaultDir} (${describeFileError(error)}); nothing was imported.`);
+  }
+  return {
+    payloads: staged,
+    added: staged.filter((payload) => payload.partial !== null).length,
+    async commit() {
+      for (const payload of staged) {
+        if (payload.partial === null || !partials.has(payload.partial)) continue;
+        await rename(payload.partial, payload.final);
+        partials.delete(payload.partial);
+      }
+      await syncFolder(vaultDir);
+    },
+    discard,
+  };
+}
+
+// ---- Writing ---------------------------------------------------------------------------------------
+
+export interface OutgoingPayload {
+  readonly ref: PacketPayloadRef;
+  /** The vault file holding its bytes. */
+  readonly source: string;
+  /** For messages: "table visits". */
+  readonly label: string;
+}
+
+export interface WriteOptions {
+  /** Called after each payload piece is written; tests use it to crash mid-write. */
+  readonly afterPiece?: (bytesWritten: number) => void;
+}
+
+/**
+ * Writes `head` (from encodePacketHead) and then each payload's vault file, in order, to a hidden
+ * `.partial` name next to `target`; syncs; renames; syncs the folder. Each vault file is hashed as
+ * it is copied, so a damaged vault copy is never sent under a good hash. Returns the file's size.
+ * Throws FILE_ERROR naming the path (HOME_DAMAGED for a damaged vault copy) and leaves no partial.
+ */
+export async function writePacketFile(target: string, head: Uint8Array, payloads: readonly OutgoingPayload[], options: WriteOptions = {}): Promise<number> {
+  const partial = partialNameOf(target);
+  let handle: FileHandle | null = null;
+  let created = false;
+  try {
+    for (const payload of payloads) {
+      const size = await existingSize(payload.source);
+      if (size === null) throw new CleanroomError('HOME_DAMAGED', `The encrypted payload of ${payload.label} is missing from the vault (${payload.source}); no packet was written.`);
+      if (size !== payload.ref.size) {
+        throw new CleanroomError('HOME_DAMAGED', `The vault copy of ${payload.label} is ${size} bytes; its descriptor says ${payload.ref.size}. No packet was written.`);
+      }
+    }
+    handle = await open(partial, 'w', 0o644);
+    created = true;
+    let written = 0;
+    while (written < head.length) written += (await handle.write(head, written, head.length - written)).bytesWritten;
+    let total = head.length;
+    for (const payload of payloads) {
+      const digest = await copyHashed(payload.source, 0, payload.ref.size, handle, (copied) => options.afterPiece?.(total + copied));
+      if (digest !== payload.ref.hash) {
+        throw new CleanroomError('HOME_DAMAGED', `The vault copy of ${payload.label} does not match its descriptor's hash; no packet was written.`);
+      }
+      total += payload.ref.size;
+    }
+    await handle.sync();
+    await handle.close();
+    handle = null;
+    await rename(partial, target);
+    created = false;
+    await syncFolder(path.dirname(target));
+    return total;
+  } catch (error) {
+    if (handle !== null) await handle.close().catch(() => undefined);
+    if (created) await rm(partial, { force: true });
+    if (error instanceof CleanroomError) throw error;
+    throw new CleanroomError('FILE_ERROR', `Cannot write ${target} (${describeFileError(error)}).`);
+  }
+}
+
+/** Makes renames in `dir` durable; platforms that cannot sync a folder (Windows) skip it. */
+async function syncFolder(dir: string): Promise<void> {
+  let handle: FileHandle;
+  try {
+    handle = await open(dir, 'r');
+  } catch {
+    return;
+  }
+  try {
+    await handle.sync();
+  } catch {
+    // EINVAL/EPERM where folders cannot be synced: the rename has still happened.
+  } finally {
+    await handle.close();
+  }
+}
+
+// ---- Which payloads travel -------------------------------------------------------------------------
+
+export interface RoomAsset {
+  /** hashCanonical(descriptor). */
+  readonly id: string;
+  readonly descriptor: AssetDescriptor;
+}
+
+/**
+ * Every asset added to the room by these (valid, stored or accepted) entries, by id. Read from
+ * the asset.added entries themselves, so it does not depend on how the derived room state
+ * presents assets; only the author's own descriptors count.
+ */
+export function assetsIn(entries: readonly SignedEntry[]): Map<string, RoomAsset> {
+  const assets = new Map<string, RoomAsset>();
+  for (const signed of entries) {
+    const { body, author } = signed.entry;
+    if (body.type !== 'asset.added' || body.descriptor.owner !== author) continue;
+    const id = hashCanonical(body.descriptor);
+    if (!assets.has(id)) assets.set(id, { id, descriptor: body.descriptor });
+  }
+  return assets;
+}
+
+/**
+ * The payloads a packet from `me` to `recipients` carries: each of my assets referenced by a
+ * snapshot whose runner is one of the recipients (the runner needs the ciphertext; the key comes
+ * only with an approval), or all of my assets when `withPayloads` is set. In header order: by
+ * asset name, then id, so the same request gives the same packet layout.
+ */
+export function payloadsToSend(
+  entries: readonly SignedEntry[],
+  me: string,
+  recipients: readonly string[],
+  withPayloads: boolean,
+): RoomAsset[] {
+  const assets = assetsIn(entries);
+  const chosen = new Map<string, RoomAsset>();
+  const mine = (id: string): RoomAsset | undefined => {
+    const asset = assets.get(id);
+    return asset !== undefined && asset.descriptor.owner === me ? asset : undefined;
+  };
+  if (withPayloads) for (const asset of assets.values()) if (asset.descriptor.owner === me) chosen.set(asset.id, asset);
+  const runners = new Set(recipients);
+  for (const signed of entries) {
+    const { body } = signed.entry;
+    if (body.type !== 'snapshot.added' || !runners.has(body.snapshot.runner)) continue;
+    for (const reference of body.snapshot.assets) {
+      const asset = mine(reference.asset);
+      if (asset !== undefined) chosen.set(asset.id, asset);
+    }
+  }
+  return [...chosen.values()].sort((a, b) => a.descriptor.name.localeCompare(b.descriptor.name) || a.id.localeCompare(b.id));
+}
