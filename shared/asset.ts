@@ -124,5 +124,18 @@ export const jobViewSchema = object({
 });
 export type JobView = Infer<typeof jobViewSchema>;
 
+/** "1.0 GB", "412 MB", "12 kB", "300 bytes": decimal units, as job messages and the CLI show sizes. */
+export function readableBytes(bytes: number): string {
+  if (bytes < 1000) return `${bytes} bytes`;
+  const units = ['kB', 'MB', 'GB', 'TB'];
+  let value = bytes / 1000;
+  let unit = 0;
+  while (value >= 1000 && unit < units.length - 1) {
+    value /= 1000;
+    unit++;
+  }
+  return `${value >= 100 ? value.toFixed(0) : value.toFixed(1)} ${units[unit] as string}`;
+}
+
 export const roleAssignmentSchema = object({ column: string({ min: 1, max: 255 }), role: oneOf(columnRoles) });
 export const optionalRoles = optional(array(roleAssignmentSchema, { max: 2000 }));

@@ -231,6 +231,12 @@ export const ipcChannel = (name: ApiMethod): string => `cleanroom:${name}`;
 /** Browser-shell HTTP path for a method; the only place those paths are made. */
 export const httpPath = (name: ApiMethod): string => `/api/${name}`;
 
+/**
+ * Browser-shell route that receives a file picked or dropped in the page (PUT, raw bytes,
+ * `?name=<file name>`), staged in a private RAM-backed folder so core can read it from a path.
+ */
+export const shellUploadPath = '/upload';
+
 /** Builds a CleanroomApi from one transport function, e.g. IPC invoke or HTTP POST. */
 export function buildApi(call: (name: ApiMethod, request: unknown) => Promise<Result<unknown>>): CleanroomApi {
   const entries = apiMethods.map((name) => [name, (request: unknown) => call(name, request)] as const);

@@ -1,23 +1,10 @@
 // How tables, volumes, notebooks, snapshots and approvals read on a terminal. Pure: values in, lines out.
 import { type SnapshotSummary, type SnapshotView } from '../../shared/approval-status.js';
-import { type AssetView, type JobView, type TableInspection } from '../../shared/asset.js';
+import { type AssetView, type JobView, readableBytes, type TableInspection } from '../../shared/asset.js';
 import { type ApiResponse } from '../../shared/contract.js';
 import { readableTime, shortId } from './format.js';
 
 const label = (text: string, width = 12): string => text.padEnd(width);
-
-/** "1.0 GB", "412 MB", "12 kB", "300 bytes". */
-export function readableBytes(bytes: number): string {
-  if (bytes < 1000) return `${bytes} bytes`;
-  const units = ['kB', 'MB', 'GB', 'TB'];
-  let value = bytes / 1000;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return `${value >= 100 ? value.toFixed(0) : value.toFixed(1)} ${units[unit] as string}`;
-}
 
 function columnTable(columns: readonly { name: string; type: string; role: string }[]): string[] {
   const nameWidth = Math.max(6, ...columns.map((column) => column.name.length)) + 2;

@@ -5,7 +5,7 @@
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
-import { type AssetDescriptor, type AssetView, type Column, type ColumnRole, type SourceFormat, type TableInspection } from '../../shared/asset.js';
+import { type AssetDescriptor, type AssetView, type Column, type ColumnRole, readableBytes, type SourceFormat, type TableInspection } from '../../shared/asset.js';
 import { hashCanonical } from '../../shared/canonical.js';
 import { fromBase64Url, randomBytes, toBase64Url, wipe } from '../../shared/crypto.js';
 import { CleanroomError } from '../../shared/errors.js';
@@ -21,19 +21,6 @@ import { type WorkerHost } from './worker-host.js';
 /** Imports may take long on big files; the worker reports progress meanwhile. */
 const importTimeoutMs = 6 * 60 * 60 * 1000;
 const inspectTimeoutMs = 5 * 60 * 1000;
-
-/** "412 MB" */
-function readableBytes(bytes: number): string {
-  if (bytes < 1000) return `${bytes} bytes`;
-  const units = ['kB', 'MB', 'GB', 'TB'];
-  let value = bytes / 1000;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return `${value >= 100 ? value.toFixed(0) : value.toFixed(1)} ${units[unit] as string}`;
-}
 
 // ---- suggested roles ---------------------------------------------------------------------------
 
@@ -149,6 +136,8 @@ export class Assets {
     private readonly worker: WorkerHost,
     private readonly jobs: Jobs,
     private readonly clock: () => Date,
+    /** Where files uploaded through the browser shell wait; one is removed once its import ends. */
+    private readonly staging?: { release(file: string): void },
   ) {}
 
   // ---- inspect -----------------------------------------------------------------------------------
@@ -205,13 +194,7 @@ export class Assets {
         if (signal.aborted) throw new CleanroomError('INTERNAL', 'Cleanroom closed before the import finished; nothing was added.');
         const descriptor: AssetDescriptor = {
           kind: 'table',
-          format: 'cleanroom-asset/1',
-          room: room.id,
-          name: request.name,
-          owner: me.signPublicKey,
-          payload: { hash: imported.payloadHash, size: imported.payloadSize, encryption: 'secretstream-xchacha20poly1305/1', chunkSize: imported.chunkSize },
-          createdAt: this.clock().toISOString(),
-          nonce: toBase64Url(randomBytes(16)),
+          ...this.newDescriptorFields(room, request.name, me, imported),
           columns,
           rowCount: request.shareRowCount === true ? imported.rowCount : null,
           sourceFormat: inspection.format,
@@ -222,6 +205,7 @@ export class Assets {
         wipe(dataKey);
         rmSync(partial, { force: true });
         ram.remove();
+        this.staging?.release(source);
       }
     });
   }
@@ -250,13 +234,7 @@ export class Assets {
         const isPrivate = request.private === true;
         const descriptor: AssetDescriptor = {
           kind: 'volume',
-          format: 'cleanroom-asset/1',
-          room: room.id,
-          name: request.name,
-          owner: me.signPublicKey,
-          payload: { hash: packed.payloadHash, size: packed.payloadSize, encryption: 'secretstream-xchacha20poly1305/1', chunkSize: packed.chunkSize },
-          createdAt: this.clock().toISOString(),
-          nonce: toBase64Url(randomBytes(16)),
+          ...this.newDescriptorFields(room, request.name, me, packed),
           private: isPrivate,
           // A private volume's listing is itself private: the descriptor travels to everyone.
           files: isPrivate ? [] : packed.files.map((file) => ({ path: file.path, size: file.size })),
@@ -265,8 +243,27 @@ export class Assets {
       } finally {
         wipe(dataKey);
         rmSync(partial, { force: true });
+        this.staging?.release(source);
       }
     });
+  }
+
+  /** What every new descriptor says besides its kind: the room, name and owner, its encrypted payload, when, and a fresh nonce. */
+  private newDescriptorFields(
+    room: StoredRoom,
+    name: string,
+    me: IdentityPublic,
+    payload: { readonly payloadHash: string; readonly payloadSize: number; readonly chunkSize: number },
+  ): Pick<AssetDescriptor, 'format' | 'room' | 'name' | 'owner' | 'payload' | 'createdAt' | 'nonce'> {
+    return {
+      format: 'cleanroom-asset/1',
+      room: room.id,
+      name,
+      owner: me.signPublicKey,
+      payload: { hash: payload.payloadHash, size: payload.payloadSize, encryption: 'secretstream-xchacha20poly1305/1', chunkSize: payload.chunkSize },
+      createdAt: this.clock().toISOString(),
+      nonce: toBase64Url(randomBytes(16)),
+    };
   }
 
   /** A fresh temporary name in the vault; the start-up sweep removes any a crash left. */

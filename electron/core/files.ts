@@ -76,8 +76,11 @@ export function writeFileAtomic(target: string, data: Uint8Array, options: Atomi
   }
 }
 
-/** Makes a rename durable. Some platforms (Windows) cannot open a folder for syncing; that is not an error there. */
-function syncFolder(dir: string): void {
+/**
+ * Makes a rename into `dir` durable by syncing the folder. Some platforms (Windows) cannot open a
+ * folder for syncing; that is not an error there.
+ */
+export function syncFolder(dir: string): void {
   let fd: number;
   try {
     fd = openSync(dir, 'r');

@@ -22,11 +22,13 @@ import { Notebooks } from './notebooks.js';
 import { Packets } from './packets.js';
 import { sweepRamFolders } from './ram-folder.js';
 import { Rooms } from './rooms.js';
+import { Staging } from './staging.js';
 import { appVersion } from './version.js';
 import { type WorkerLauncher, WorkerHost } from './worker-host.js';
 
 export { defaultHome, type HostKind } from './home.js';
 export type { WorkerLauncher } from './worker-host.js';
+export type { Staging, StagedFile } from './staging.js';
 
 export interface CoreOptions {
   /** The home folder; created if missing. */
@@ -49,6 +51,11 @@ export interface Core {
   dispatch(method: string, request: unknown): Promise<Result<unknown>>;
   /** Typed call for in-process hosts; throws CleanroomError. */
   call<M extends ApiMethod>(method: M, request: ApiRequest<M>): Promise<ApiResponse<M>>;
+  /**
+   * Files the browser shell received from the page, in a private RAM-backed folder: their paths
+   * are read like typed ones, and each is removed once an import that used it ends.
+   */
+  readonly staging: Staging;
   close(): Promise<void>;
 }
 
@@ -82,7 +89,9 @@ export async function openCore(options: CoreOptions): Promise<Core> {
   sweepPartials(home.vaultDir);
   sweepRamFolders();
   const jobs = new Jobs(clock);
-  const assets = new Assets(home.db, home.vaultDir, rooms, worker, jobs, clock);
+  // Its folder is made at the first upload (a CLI run never needs one) and removed at close.
+  const staging = new Staging();
+  const assets = new Assets(home.db, home.vaultDir, rooms, worker, jobs, clock, staging);
   const approvals = new Approvals(rooms, assets, clock);
   const notebooks = new Notebooks(rooms, worker, approvals, clock);
 
@@ -206,6 +215,7 @@ export async function openCore(options: CoreOptions): Promise<Core> {
     home: home.dir,
     dispatch,
     call,
+    staging,
     async close() {
       if (closed) return;
       closed = true;
@@ -215,6 +225,7 @@ export async function openCore(options: CoreOptions): Promise<Core> {
       await stopping;
       keystore.lock();
       await worker.stop();
+      staging.close();
       home.close();
     },
   };

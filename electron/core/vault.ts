@@ -5,11 +5,11 @@
 // A payload is written by the worker under a `.partial` name in the vault (fsynced there), then
 // committed here by rename + folder fsync: a payload file under its final name is always whole.
 // The payload format itself is documented in electron/worker/payload-stream.ts.
-import { closeSync, fsyncSync, openSync, renameSync } from 'node:fs';
+import { renameSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createHasher, openSealedBox, randomBytes, sealToBoxKey, secretStreamKeyBytes, toBase64Url, fromBase64Url, toHex } from '../../shared/crypto.js';
 import { CleanroomError } from '../../shared/errors.js';
-import { describeFileError } from './files.js';
+import { describeFileError, syncFolder } from './files.js';
 import { vaultPathFor } from './packet-stream.js';
 
 export { vaultPathFor };
@@ -70,23 +70,6 @@ export async function verifyPayloadFile(file: string, expectedHash: string, expe
     }
   } finally {
     await handle.close();
-  }
-}
-
-/** Makes a rename durable; folders that cannot be synced (Windows) are not an error. */
-function syncFolder(dir: string): void {
-  let fd: number;
-  try {
-    fd = openSync(dir, 'r');
-  } catch {
-    return;
-  }
-  try {
-    fsyncSync(fd);
-  } catch {
-    // EINVAL/EPERM where folders cannot be synced: the rename has still happened.
-  } finally {
-    closeSync(fd);
   }
 }
 

@@ -7,9 +7,10 @@ import { promises as fs } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
-import { isApiMethod } from '../../shared/contract.js';
+import { isApiMethod, shellUploadPath } from '../../shared/contract.js';
 import { type ApiError, CleanroomError, type ErrorCode, type Result } from '../../shared/errors.js';
 import type { Core } from '../core/index.js';
+import { maxStagedFileBytes, StagingError, type StagingRefusal } from '../core/staging.js';
 import { openBrowser } from './open-browser.js';
 import { contentSecurityPolicy } from '../../shared/content-security-policy.js';
 
@@ -48,6 +49,24 @@ const requestLimitOf = (method: string): number => (method === 'packet.import' ?
 const maxDrainBytes = 16 * maxRequestBytes;
 
 const apiPrefix = '/api/';
+/**
+ * An API body must arrive within this time. Node's own request timeout cannot be used: it would
+ * also cut off an upload, which may rightly take minutes.
+ */
+const apiBodyTimeoutMs = 60_000;
+/** An upload that sends nothing for this long is dropped (and nothing of it kept). */
+const uploadIdleTimeoutMs = 60_000;
+
+/** The HTTP status for each reason an upload is refused. */
+const uploadRefusalStatus: Readonly<Record<StagingRefusal, number>> = {
+  'bad-name': 400,
+  'bad-size': 400,
+  'too-large': 413,
+  'no-space': 507,
+  incomplete: 400,
+  closed: 503,
+  'write-failed': 500,
+};
 
 
 const securityHeaders: Readonly<Record<string, string>> = {
@@ -93,7 +112,8 @@ export async function startShell(options: ShellOptions): Promise<Shell> {
     void handling.finally(() => inFlight.delete(handling));
   });
   server.headersTimeout = 30_000;
-  server.requestTimeout = 60_000;
+  // No whole-request deadline from Node (see apiBodyTimeoutMs); headers still must come in 30 s.
+  server.requestTimeout = 0;
 
   async function handle(request: http.IncomingMessage, response: http.ServerResponse): Promise<void> {
     const host = request.headers.host?.toLowerCase();
@@ -110,6 +130,12 @@ export async function startShell(options: ShellOptions): Promise<Shell> {
     if (pathname.startsWith(apiPrefix)) {
       if (request.method !== 'POST') return sendMethodNotAllowed(response, 'POST');
       return handleApi(request, response, pathname.slice(apiPrefix.length));
+    }
+    if (pathname === shellUploadPath) {
+      if (request.method === 'PUT') return handleUpload(request, response, target);
+      if (request.method === 'DELETE') return handleDiscard(request, response, target);
+      refuseBody(request, response);
+      return sendMethodNotAllowed(response, 'PUT, DELETE');
     }
     if (request.method !== 'GET') return sendMethodNotAllowed(response, 'GET');
     return serveStatic(response, pathname);
@@ -137,6 +163,75 @@ export async function startShell(options: ShellOptions): Promise<Shell> {
     sendJson(response, 200, result);
   }
 
+  /**
+   * PUT /upload?name=<file name>: the raw bytes of a file picked or dropped in the page, with a
+   * Content-Length. Core stages them in its private RAM-backed folder and answers the path to
+   * inspect or import, as if the person had typed it: `{ ok: true, value: { path, size } }`.
+   */
+  async function handleUpload(request: http.IncomingMessage, response: http.ServerResponse, target: string): Promise<void> {
+    if (!hasToken(request.headers.authorization)) {
+      refuseBody(request, response);
+      return sendError(response, 401, 'UNAUTHORIZED', 'Missing or wrong token: open Cleanroom from the address it printed.');
+    }
+    const name = new URLSearchParams(target.includes('?') ? target.slice(target.indexOf('?') + 1) : '').get('name');
+    if (name === null || name.trim() === '') {
+      refuseBody(request, response);
+      return sendError(response, 400, 'BAD_REQUEST', 'Give the file name as ?name=, e.g. ?name=admissions.csv.');
+    }
+    const lengthHeader = request.headers['content-length'];
+    if (lengthHeader === undefined || request.headers['transfer-encoding'] !== undefined) {
+      refuseBody(request, response);
+      return sendError(response, 411, 'BAD_REQUEST', 'An upload must say its size in Content-Length.');
+    }
+    if (!/^\d{1,20}$/.test(lengthHeader)) {
+      refuseBody(request, response);
+      return sendError(response, 400, 'BAD_REQUEST', 'Content-Length is not a number of bytes.');
+    }
+    const size = Number(lengthHeader);
+    if (size > maxStagedFileBytes) {
+      refuseBody(request, response);
+      return sendError(response, 413, 'BAD_REQUEST', `The file is larger than ${maxStagedFileBytes / 1024 ** 3} GiB: import it with the desktop app or the CLI, which read it from where it is.`);
+    }
+    // A sender that stalls is dropped; the body then fails and nothing of the file is kept.
+    request.setTimeout(uploadIdleTimeoutMs, () => request.destroy());
+    try {
+      const staged = await core.staging.receive(name, size, request);
+      request.setTimeout(0);
+      sendJson(response, 200, { ok: true, value: staged });
+    } catch (error) {
+      if (request.destroyed || response.destroyed) return;
+      refuseBody(request, response);
+      if (error instanceof StagingError) return sendError(response, uploadRefusalStatus[error.refusal], error.code, error.message);
+      return sendError(response, 500, 'INTERNAL', 'Internal error while receiving the file.');
+    }
+  }
+
+  /**
+   * DELETE /upload?path=<staged path>: the page no longer needs a file it uploaded (another was
+   * chosen, or the form was closed), so its plaintext leaves memory now rather than at close.
+   * Only staged files are removed; any other path is left alone.
+   */
+  async function handleDiscard(request: http.IncomingMessage, response: http.ServerResponse, target: string): Promise<void> {
+    refuseBody(request, response);
+    if (!hasToken(request.headers.authorization)) {
+      return sendError(response, 401, 'UNAUTHORIZED', 'Missing or wrong token: open Cleanroom from the address it printed.');
+    }
+    const file = new URLSearchParams(target.includes('?') ? target.slice(target.indexOf('?') + 1) : '').get('path');
+    if (file === null || file === '') return sendError(response, 400, 'BAD_REQUEST', 'Give the staged file as ?path=.');
+    core.staging.release(file);
+    sendJson(response, 200, { ok: true, value: {} });
+  }
+
+  /**
+   * Before answering a request whose body will not be read: a small body is drained so the client
+   * can read the answer; a large or unsized one closes the connection instead of being read.
+   */
+  function refuseBody(request: http.IncomingMessage, response: http.ServerResponse): void {
+    const length = Number(request.headers['content-length'] ?? 'NaN');
+    if (Number.isFinite(length) && length <= maxDrainBytes) request.resume();
+    else response.setHeader('Connection', 'close');
+  }
+
   function hasToken(authorization: string | undefined): boolean {
     const match = /^Bearer (\S+)$/.exec(authorization ?? '');
     if (match === null) return false;
@@ -150,10 +245,15 @@ export async function startShell(options: ShellOptions): Promise<Shell> {
     if (Number(request.headers['content-length'] ?? '0') > drainLimit) return sendTooLarge(response, limit, true);
     const chunks: Buffer[] = [];
     let size = 0;
-    for await (const chunk of request as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size <= limit) chunks.push(chunk);
-      else if (size > drainLimit) return sendTooLarge(response, limit, true);
+    const deadline = setTimeout(() => request.destroy(), apiBodyTimeoutMs);
+    try {
+      for await (const chunk of request as AsyncIterable<Buffer>) {
+        size += chunk.length;
+        if (size <= limit) chunks.push(chunk);
+        else if (size > drainLimit) return sendTooLarge(response, limit, true);
+      }
+    } finally {
+      clearTimeout(deadline);
     }
     // A moderately oversized body is read to its end and dropped, so that the client, still
     // sending, is not cut off before it can read the answer.

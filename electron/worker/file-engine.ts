@@ -28,9 +28,14 @@ export const sqlString = (text: string): string => `'${text.replaceAll("'", "''"
 /** A SQL quoted identifier. */
 export const sqlIdentifier = (name: string): string => `"${name.replaceAll('"', '""')}"`;
 
-export async function openFileEngine(limits: EngineLimits, access: FileEngineAccess): Promise<FileEngine> {
-  const instance = await DuckDBInstance.create(':memory:', {
-    // No spilling: an in-memory database would otherwise spill source rows to ./.tmp on disk.
+/**
+ * The settings every worker DuckDB starts with, file engines and the locked-down engine alike:
+ * no spilling to disk, the worker's limits, and no extension installed or loaded. Each adds its
+ * own access settings and lock_configuration after these.
+ */
+export function engineBaseConfig(limits: EngineLimits): Record<string, string> {
+  return {
+    // No spilling: an in-memory database would otherwise spill source or decrypted rows to ./.tmp on disk.
     temp_directory: '',
     threads: String(limits.threads),
     memory_limit: limits.memoryLimit,
@@ -38,7 +43,11 @@ export async function openFileEngine(limits: EngineLimits, access: FileEngineAcc
     autoload_known_extensions: 'false',
     allow_community_extensions: 'false',
     allow_unsigned_extensions: 'false',
-  });
+  };
+}
+
+export async function openFileEngine(limits: EngineLimits, access: FileEngineAccess): Promise<FileEngine> {
+  const instance = await DuckDBInstance.create(':memory:', engineBaseConfig(limits));
   let connection: DuckDBConnection | null = null;
   try {
     connection = await instance.connect();

@@ -24,7 +24,7 @@ import {
   type WorkerRequest,
   type WorkerResult,
 } from '../../shared/worker-protocol.js';
-import { type EngineLimits } from './file-engine.js';
+import { type EngineLimits, engineBaseConfig } from './file-engine.js';
 import { importTable, inspectSource, type ProgressSink } from './import.js';
 import { packVolume } from './volume.js';
 
@@ -98,14 +98,7 @@ function limitsFromEnvironment(env: NodeJS.ProcessEnv): EngineLimits {
  */
 function lockedDownConfig(limits: EngineLimits): Record<string, string> {
   return {
-    // No spilling: an in-memory database would otherwise spill decrypted rows to ./.tmp on disk.
-    temp_directory: '',
-    threads: String(limits.threads),
-    memory_limit: limits.memoryLimit,
-    autoinstall_known_extensions: 'false',
-    autoload_known_extensions: 'false',
-    allow_community_extensions: 'false',
-    allow_unsigned_extensions: 'false',
+    ...engineBaseConfig(limits),
     // No files, no network, no ATTACH of files, no COPY, no INSTALL/LOAD from disk.
     enable_external_access: 'false',
     lock_configuration: 'true',

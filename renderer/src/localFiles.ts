@@ -1,7 +1,9 @@
 // Paths of files on this machine. Core reads tables and volumes from a path, never from bytes
-// sent through the renderer (a 1 GB file must stream). In the desktop app the preload exposes
-// Electron's webUtils.getPathForFile, so a picked or dropped file gives its path; a browser never
-// tells a page where a picked file lives, so in the browser shell the person types the path.
+// carried in an API call (a 1 GB file must stream). In the desktop app the preload exposes
+// Electron's webUtils.getPathForFile, so a picked or dropped file gives its path. A browser never
+// tells a page where a picked file lives, so in the browser shell a picked or dropped file is
+// streamed to the local shell's upload route (upload.ts) and staged in a private RAM-backed
+// folder, whose path is then used; typing a path works in both.
 
 declare global {
   interface Window {

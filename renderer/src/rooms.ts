@@ -69,6 +69,11 @@ export function me(detail: Pick<RoomDetail, 'members'>): MemberView | undefined 
   return detail.members.find((member) => member.isMe);
 }
 
+/** The alias of the member with this signing key, or "a former member" when none of them has it. */
+export function memberAlias(detail: Pick<RoomDetail, 'members'>, signPublicKey: string): string {
+  return detail.members.find((member) => member.signPublicKey === signPublicKey)?.alias ?? 'a former member';
+}
+
 /** Whether I can sign this amendment now: it is pending and waiting for me. */
 export function awaitsMySignature(amendment: AmendmentView, myAlias: string | undefined): boolean {
   return amendment.status === 'pending' && myAlias !== undefined && amendment.waitingFor.includes(myAlias);

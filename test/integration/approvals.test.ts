@@ -14,11 +14,10 @@ import { type ApiRequest } from '../../shared/contract.js';
 import { fromBase64Url } from '../../shared/crypto.js';
 import { openOwnDataKey } from '../../electron/core/vault.js';
 import { Keystore } from '../../electron/core/keystore.js';
-import { exportFor, homeTables, makeParty, type Party, whileClosed } from '../support/core-parties.js';
+import { addAsset, exchange, formRoom, homeTables, makeParty, type Party, whileClosed } from '../support/core-parties.js';
 import { passphrase, temporaryFolder } from '../support/homes.js';
 
 const dayMs = 24 * 60 * 60 * 1000;
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** A clock every home shares, moved forward to reach expiry dates. */
 function movableClock() {
@@ -27,35 +26,9 @@ function movableClock() {
 }
 
 async function addTable(party: Party, request: ApiRequest<'table.add'>): Promise<AssetView> {
-  const { job } = await party.core.call('table.add', request);
-  for (;;) {
-    const view = await party.core.call('job.status', { job });
-    if (view.state === 'done' && view.asset !== null) return view.asset;
-    assert.notEqual(view.state, 'failed', view.error?.message);
-    await sleep(25);
-  }
-}
-
-async function exchange(parties: readonly Party[], room: string): Promise<void> {
-  for (let round = 0; round < 2; round++) {
-    for (const from of parties) {
-      const packet = await exportFor(from, room);
-      for (const to of parties) if (to !== from) await to.core.call('packet.import', { contentBase64: packet });
-    }
-  }
-}
-
-async function formRoom(creator: Party, others: readonly Party[], name: string): Promise<string> {
-  const members: string[] = [];
-  for (const other of others) members.push((await creator.core.call('contact.import', { card: other.card })).signPublicKey);
-  const created = await creator.core.call('room.create', { name, members });
-  const invitation = await exportFor(creator, created.summary.id);
-  for (const other of others) {
-    await other.core.call('packet.import', { contentBase64: invitation });
-    await other.core.call('room.join', { room: created.summary.id });
-  }
-  await exchange([creator, ...others], created.summary.id);
-  return created.summary.id;
+  const added = await addAsset(party, 'table.add', request);
+  assert.ok(added.ok, added.ok ? undefined : added.error.message);
+  return added.value;
 }
 
 /** The party's unsealed keys, read from its home while it is closed. */

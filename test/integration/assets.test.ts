@@ -5,29 +5,9 @@ import assert from 'node:assert/strict';
 import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { type AssetView } from '../../shared/asset.js';
-import { isErrorCode, type Result } from '../../shared/errors.js';
 import { type ApiRequest } from '../../shared/contract.js';
-import { exportFor, homeTables, makeParty, type Party, whileClosed } from '../support/core-parties.js';
+import { addAsset, exchange, formRoom, homeTables, makeParty, type Party, whileClosed } from '../support/core-parties.js';
 import { temporaryFolder } from '../support/homes.js';
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Starts an import and follows its job: the asset, or the refusal from either step. */
-async function addAsset(party: Party, method: 'table.add' | 'volume.add', request: ApiRequest<'table.add'> | ApiRequest<'volume.add'>): Promise<Result<AssetView>> {
-  const started = await party.core.dispatch(method, request);
-  if (!started.ok) return started;
-  const { job } = started.value as { job: string };
-  for (;;) {
-    const view = await party.core.call('job.status', { job });
-    if (view.state === 'done' && view.asset !== null) return { ok: true, value: view.asset };
-    if (view.state === 'failed') {
-      const code = isErrorCode(view.error?.code) ? view.error.code : 'INTERNAL';
-      return { ok: false, error: { code, message: view.error?.message ?? '' } };
-    }
-    await sleep(25);
-  }
-}
 
 /** Every file under the home's vault folder. */
 function vaultFiles(home: string): string[] {
@@ -46,30 +26,6 @@ function vaultFiles(home: string): string[] {
 /** What an import writes: asset entries, keys, payload rows and vault files. */
 async function importTrace(party: Party) {
   return whileClosed(party, () => ({ ...homeTables(party.home, ['entries', 'data_keys', 'payloads']), vault: vaultFiles(party.home) }));
-}
-
-/** Two parties, both joined to one active room. */
-async function formRoom(creator: Party, others: readonly Party[], name: string): Promise<string> {
-  const members: string[] = [];
-  for (const other of others) members.push((await creator.core.call('contact.import', { card: other.card })).signPublicKey);
-  const created = await creator.core.call('room.create', { name, members });
-  const invitation = await exportFor(creator, created.summary.id);
-  for (const other of others) {
-    await other.core.call('packet.import', { contentBase64: invitation });
-    await other.core.call('room.join', { room: created.summary.id });
-  }
-  await exchange([creator, ...others], created.summary.id);
-  return created.summary.id;
-}
-
-/** Every party sends every other one a packet, twice, so everyone holds every entry. */
-async function exchange(parties: readonly Party[], room: string): Promise<void> {
-  for (let round = 0; round < 2; round++) {
-    for (const from of parties) {
-      const packet = await exportFor(from, room);
-      for (const to of parties) if (to !== from) await to.core.call('packet.import', { contentBase64: packet });
-    }
-  }
 }
 
 describe('tables and volumes', () => {

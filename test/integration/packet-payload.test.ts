@@ -18,7 +18,7 @@ import { hashCanonical } from '../../shared/canonical.js';
 import { createHasher, randomBytes, toBase64Url, toHex } from '../../shared/crypto.js';
 import { type IdentityPublic } from '../../shared/identity.js';
 import { encodePacket, packetFormatOf, packetLayout } from '../../shared/packet.js';
-import { assertRefusedUnchanged, exportFor, makeParty, openUnlocked, type Party } from '../support/core-parties.js';
+import { assertRefusedUnchanged, exportFor, inviteAndJoin, makeParty, openUnlocked, type Party } from '../support/core-parties.js';
 import { passphrase, temporaryFolder } from '../support/homes.js';
 
 /** A home opened without core, to do what core's API does not offer yet (sign asset entries, export with every payload). */
@@ -48,13 +48,10 @@ async function withDirect<T>(party: Party, use: (direct: Direct) => Promise<T> |
 }
 
 async function formRoom(name: string, creator: Party, other: Party): Promise<string> {
-  const member = (await creator.core.call('contact.import', { card: other.card })).signPublicKey;
-  const created = await creator.core.call('room.create', { name, members: [member] });
-  await other.core.call('packet.import', { contentBase64: await exportFor(creator, created.summary.id) });
-  await other.core.call('room.join', { room: created.summary.id });
-  await creator.core.call('packet.import', { contentBase64: await exportFor(other, created.summary.id) });
-  assert.equal((await creator.core.call('room.show', { room: created.summary.id })).summary.status, 'active');
-  return created.summary.id;
+  const room = await inviteAndJoin(creator, [other], name);
+  await creator.core.call('packet.import', { contentBase64: await exportFor(other, room) });
+  assert.equal((await creator.core.call('room.show', { room })).summary.status, 'active');
+  return room;
 }
 
 /** Streams `size` random bytes to `file` (a stand-in for an encrypted payload) and returns their BLAKE2b-256. */

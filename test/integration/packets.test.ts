@@ -14,7 +14,7 @@ import { decodeCanonical } from '../../shared/canonical.js';
 import { nextEntry, signEntry } from '../../shared/feed.js';
 import { encodePacket, packetLimits } from '../../shared/packet.js';
 import { type MemberRef, type SignedEntry, type UnsignedEntry } from '../../shared/room.js';
-import { assertRefusedUnchanged, exportFor, homeTables, makeParty, type Party, whileClosed } from '../support/core-parties.js';
+import { assertRefusedUnchanged, exportFor, homeTables, inviteAndJoin, makeParty, type Party, whileClosed } from '../support/core-parties.js';
 import { passphrase, temporaryFolder } from '../support/homes.js';
 import { repoRoot, tsxExecArgv } from '../support/paths.js';
 import { makeIdentity, makeRoom } from '../support/room-fixtures.js';
@@ -60,22 +60,15 @@ function base64Of(bytes: Uint8Array): string {
 
 /** Creates a room and brings every member to 'active' with packets. Returns the room id. */
 async function formRoom(name: string, creator: Party, others: readonly Party[]): Promise<string> {
-  const members: string[] = [];
-  for (const other of others) members.push((await creator.core.call('contact.import', { card: other.card })).signPublicKey);
-  const created = await creator.core.call('room.create', { name, members });
-  const invitation = await exportFor(creator, created.summary.id);
-  for (const other of others) {
-    await other.core.call('packet.import', { contentBase64: invitation });
-    await other.core.call('room.join', { room: created.summary.id });
-  }
+  const room = await inviteAndJoin(creator, others, name);
   // Each joined member's packet relays everything they hold: one round brings everyone up to date.
   const packets = new Map<Party, string>();
-  for (const other of others) packets.set(other, await exportFor(other, created.summary.id));
+  for (const other of others) packets.set(other, await exportFor(other, room));
   for (const [from, packet] of packets) {
     for (const party of [creator, ...others]) if (party !== from) await party.core.call('packet.import', { contentBase64: packet });
   }
-  for (const party of [creator, ...others]) assert.equal((await party.core.call('room.show', { room: created.summary.id })).summary.status, 'active');
-  return created.summary.id;
+  for (const party of [creator, ...others]) assert.equal((await party.core.call('room.show', { room })).summary.status, 'active');
+  return room;
 }
 
 describe('packets between homes', () => {

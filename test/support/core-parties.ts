@@ -1,11 +1,14 @@
 // Parties that use core directly, each on a real home of its own: open a home unlocked, make an
 // identity and its card, read the home's tables while it is closed, and assert that a refusal
-// changed nothing. Used by the integration tests of contacts, rooms and packets.
+// changed nothing; form rooms and pass packets between parties, and follow an import's job. Used by
+// the integration tests of contacts, rooms, packets, assets and approvals.
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { type Core, openCore } from '../../electron/core/index.js';
-import { type Result } from '../../shared/errors.js';
+import { type AssetView } from '../../shared/asset.js';
+import { type ApiRequest } from '../../shared/contract.js';
+import { isErrorCode, type Result } from '../../shared/errors.js';
 import { type IdentityPublic } from '../../shared/identity.js';
 import { passphrase } from './homes.js';
 import { tsxExecArgv, workerSourceEntry } from './paths.js';
@@ -79,4 +82,60 @@ export async function exportFor(from: Party, room: string, to?: string[]): Promi
   const result = await from.core.call('packet.export', { room, ...(to === undefined ? {} : { to }) });
   assert.ok(result.contentBase64 !== null);
   return result.contentBase64;
+}
+
+/**
+ * A new room of `creator`'s with `others` as members: the creator imports their cards and creates
+ * the room, and each of the others imports the invitation and joins. Returns the room id; the
+ * creator has not seen the joins yet.
+ */
+export async function inviteAndJoin(creator: Party, others: readonly Party[], name: string): Promise<string> {
+  const members: string[] = [];
+  for (const other of others) members.push((await creator.core.call('contact.import', { card: other.card })).signPublicKey);
+  const created = await creator.core.call('room.create', { name, members });
+  const invitation = await exportFor(creator, created.summary.id);
+  for (const other of others) {
+    await other.core.call('packet.import', { contentBase64: invitation });
+    await other.core.call('room.join', { room: created.summary.id });
+  }
+  return created.summary.id;
+}
+
+/** Every party sends every other one a packet, twice, so everyone holds every entry. */
+export async function exchange(parties: readonly Party[], room: string): Promise<void> {
+  for (let round = 0; round < 2; round++) {
+    for (const from of parties) {
+      const packet = await exportFor(from, room);
+      for (const to of parties) if (to !== from) await to.core.call('packet.import', { contentBase64: packet });
+    }
+  }
+}
+
+/** A room of `creator` and `others`, every member joined and holding every entry. Returns its id. */
+export async function formRoom(creator: Party, others: readonly Party[], name: string): Promise<string> {
+  const room = await inviteAndJoin(creator, others, name);
+  await exchange([creator, ...others], room);
+  return room;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Starts an import and follows its job: the asset, or the refusal from either step. */
+export async function addAsset(
+  party: Party,
+  method: 'table.add' | 'volume.add',
+  request: ApiRequest<'table.add'> | ApiRequest<'volume.add'>,
+): Promise<Result<AssetView>> {
+  const started = await party.core.dispatch(method, request);
+  if (!started.ok) return started;
+  const { job } = started.value as { job: string };
+  for (;;) {
+    const view = await party.core.call('job.status', { job });
+    if (view.state === 'done' && view.asset !== null) return { ok: true, value: view.asset };
+    if (view.state === 'failed') {
+      const code = isErrorCode(view.error?.code) ? view.error.code : 'INTERNAL';
+      return { ok: false, error: { code, message: view.error?.message ?? '' } };
+    }
+    await sleep(25);
+  }
 }

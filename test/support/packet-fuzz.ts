@@ -26,6 +26,7 @@ import {
   cipherHashOf,
   encodeFrame,
   encodePacket,
+  type EncodePacketOptions,
   openPacket,
   packetFormat,
   type PacketLayout,
@@ -104,6 +105,29 @@ export function makeCreatorFeed(members: readonly Party[], extra = 2): { room: s
   }
   return { room, definition, entries: appendEntries(room, creator, null, bodies) };
 }
+
+/** What encodePacket takes for `entries` from `sender` to `recipients`, created at fixedTime; `overrides` win. */
+export function packetOptions(
+  room: string,
+  entries: readonly SignedEntry[],
+  sender: Party,
+  recipients: readonly Party[],
+  overrides: Partial<EncodePacketOptions> = {},
+): EncodePacketOptions {
+  return {
+    room,
+    sender: sender.ref,
+    signSecretKey: sender.sign.secretKey,
+    recipients: recipients.map((r) => r.ref),
+    entries,
+    createdAt: fixedTime,
+    ...overrides,
+  };
+}
+
+/** For assert.throws: a CleanroomError with this code and, when given, a message matching `message`. */
+export const isError = (code: string, message?: RegExp) => (thrown: unknown) =>
+  thrown instanceof CleanroomError && thrown.code === code && (message === undefined || message.test(thrown.message));
 
 // ---- Hand-built packets: what a malicious *sender* (who holds a valid signing key) could write ---
 
@@ -269,16 +293,7 @@ export function buildFuzzCorpus(): FuzzCorpus {
     { sender: hospital, recipients: [lab], entries: feed.entries.slice(0, 2), chunkSize: 64, payloads: [fuzzPayload(33)] },
   ];
   const packets = shapes.map((shape) => ({
-    bytes: encodePacket({
-      room: feed.room,
-      sender: shape.sender.ref,
-      signSecretKey: shape.sender.sign.secretKey,
-      recipients: shape.recipients.map((r) => r.ref),
-      entries: shape.entries,
-      createdAt: fixedTime,
-      chunkSize: shape.chunkSize,
-      payloads: shape.payloads,
-    }),
+    bytes: encodePacket(packetOptions(feed.room, shape.entries, shape.sender, shape.recipients, { chunkSize: shape.chunkSize, payloads: shape.payloads })),
     plaintext: encodeCanonical({ entries: shape.entries }),
     payloads: shape.payloads ?? [],
     sender: shape.sender,

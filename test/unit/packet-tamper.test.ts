@@ -18,7 +18,7 @@ import {
   signPacketHeader,
 } from '../../shared/packet.js';
 import { type SignedEntry } from '../../shared/room.js';
-import { craftPacket, fixedTime, headerObjectOf, makeCreatorFeed, makeParty, type Party, resignPacket } from '../support/packet-fuzz.js';
+import { craftPacket, headerObjectOf, makeCreatorFeed, makeParty, packetOptions, type Party, resignPacket } from '../support/packet-fuzz.js';
 
 /** The refusal for these bytes: asserts it is BAD_PACKET with a message and returns the message. */
 function refusal(bytes: Uint8Array, reader: Party): string {
@@ -31,6 +31,17 @@ function refusal(bytes: Uint8Array, reader: Party): string {
     return thrown.message;
   }
   throw new Error('the packet was accepted');
+}
+
+/** Calls `check` with every copy of `bytes` that has one byte changed: each position xor 0x01, then each xor 0xff. */
+function forEachSingleByteChange(bytes: Uint8Array, check: (changed: Uint8Array, position: number, mask: number) => void): void {
+  for (const mask of [0x01, 0xff]) {
+    for (let position = 0; position < bytes.length; position++) {
+      const changed = Uint8Array.from(bytes);
+      changed[position] = (changed[position] as number) ^ mask;
+      check(changed, position, mask);
+    }
+  }
 }
 
 const u32be = (value: number): Uint8Array => {
@@ -68,7 +79,7 @@ describe('packet tamper suite', () => {
     const feed = makeCreatorFeed([hospital, insurer], 2);
     room = feed.room;
     entries = feed.entries;
-    packet = encodePacket({ room, sender: hospital.ref, signSecretKey: hospital.sign.secretKey, recipients: [insurer.ref], entries, createdAt: fixedTime, chunkSize });
+    packet = encodePacket(packetOptions(room, entries, hospital, [insurer], { chunkSize }));
     layout = packetLayout(packet);
     plaintext = encodeCanonical({ entries });
     assert.ok(layout.frames.length >= 10, `many chunks (${layout.frames.length})`);
@@ -87,18 +98,14 @@ describe('packet tamper suite', () => {
       return /^ciphertext hash does not match the signed header/;
     };
     let checked = 0;
-    for (const mask of [0x01, 0xff]) {
-      for (let position = 0; position < packet.length; position++) {
-        const changed = Uint8Array.from(packet);
-        changed[position] = (changed[position] as number) ^ mask;
-        const message = refusal(changed, insurer);
-        assert.match(message, regionCheck(position), `byte ${position} ^ ${mask}: ${message}`);
-        // readPacketHeader stops at the signature: it refuses the same envelope damage, and only that.
-        if (position < layout.framesOffset) assert.throws(() => readPacketHeader(changed), { message }, `byte ${position}`);
-        else assert.equal(readPacketHeader(changed).sender.alias, 'St Mary Hospital');
-        checked++;
-      }
-    }
+    forEachSingleByteChange(packet, (changed, position, mask) => {
+      const message = refusal(changed, insurer);
+      assert.match(message, regionCheck(position), `byte ${position} ^ ${mask}: ${message}`);
+      // readPacketHeader stops at the signature: it refuses the same envelope damage, and only that.
+      if (position < layout.framesOffset) assert.throws(() => readPacketHeader(changed), { message }, `byte ${position}`);
+      else assert.equal(readPacketHeader(changed).sender.alias, 'St Mary Hospital');
+      checked++;
+    });
     assert.equal(checked, packet.length * 2);
   });
 
@@ -145,7 +152,7 @@ describe('packet tamper suite', () => {
   });
 
   it('refuses a frame replaced by a frame from another packet', () => {
-    const other = encodePacket({ room, sender: hospital.ref, signSecretKey: hospital.sign.secretKey, recipients: [insurer.ref], entries, createdAt: fixedTime, chunkSize });
+    const other = encodePacket(packetOptions(room, entries, hospital, [insurer], { chunkSize }));
     const otherLayout = packetLayout(other);
     for (const index of [0, 3, layout.frames.length - 1]) {
       const mine = layout.frames[index];
@@ -280,7 +287,7 @@ describe('packet tamper suite, cleanroom-packet/2 (payloads)', () => {
     const feed = makeCreatorFeed([hospital, insurer], 1);
     const payload = (size: number, fill: number) => ({ asset: fill.toString(16).padStart(2, '0').repeat(32), bytes: new Uint8Array(size).map((_, i) => (i * 31 + fill) & 0xff) });
     payloads = [payload(200, 0xa1), payload(200, 0xb2)];
-    packet = encodePacket({ room: feed.room, sender: hospital.ref, signSecretKey: hospital.sign.secretKey, recipients: [insurer.ref], entries: feed.entries, createdAt: fixedTime, chunkSize: 64, payloads });
+    packet = encodePacket(packetOptions(feed.room, feed.entries, hospital, [insurer], { chunkSize: 64, payloads }));
     layout = packetLayout(packet);
     assert.equal(layout.header.format, 'cleanroom-packet/2');
     assert.equal(openPacket(packet, insurer.recipientKeys).header.payloads.length, 2);
@@ -303,14 +310,10 @@ describe('packet tamper suite, cleanroom-packet/2 (payloads)', () => {
       const index = layout.payloads.findIndex((p) => position >= p.offset && position < p.end);
       return new RegExp(`^payload ${index + 1} of 2 \\(asset ${payloads[index]?.asset.slice(0, 12)}\\) does not match its hash in the signed header: it was changed$`);
     };
-    for (const mask of [0x01, 0xff]) {
-      for (let position = 0; position < packet.length; position++) {
-        const changed = Uint8Array.from(packet);
-        changed[position] = (changed[position] as number) ^ mask;
-        const message = refusal(changed, insurer);
-        assert.match(message, regionCheck(position), `byte ${position} ^ ${mask}: ${message}`);
-      }
-    }
+    forEachSingleByteChange(packet, (changed, position, mask) => {
+      const message = refusal(changed, insurer);
+      assert.match(message, regionCheck(position), `byte ${position} ^ ${mask}: ${message}`);
+    });
   });
 
   it('refuses the packet cut anywhere, by its size before any payload byte is read', () => {

@@ -3,7 +3,6 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { concatBytes, cryptoReady, hash, randomBytes, toHex } from '../../shared/crypto.js';
-import { CleanroomError } from '../../shared/errors.js';
 import {
   checkPayloadsAgainstDescriptors,
   encodePacket,
@@ -20,10 +19,7 @@ import {
   readPacketLayout,
 } from '../../shared/packet.js';
 import { type SignedEntry } from '../../shared/room.js';
-import { makeCreatorFeed, makeParty, fixedTime, type Party } from '../support/packet-fuzz.js';
-
-const isError = (code: string, message?: RegExp) => (thrown: unknown) =>
-  thrown instanceof CleanroomError && thrown.code === code && (message === undefined || message.test(thrown.message));
+import { isError, makeCreatorFeed, makeParty, packetOptions, type Party } from '../support/packet-fuzz.js';
 
 const assetId = (): string => toHex(randomBytes(32));
 
@@ -41,16 +37,7 @@ describe('cleanroom-packet/2', () => {
     const feed = makeCreatorFeed([hospital, insurer], 2);
     room = feed.room;
     entries = feed.entries;
-    options = (overrides = {}) => ({
-      room,
-      sender: hospital.ref,
-      signSecretKey: hospital.sign.secretKey,
-      recipients: [insurer.ref],
-      entries,
-      createdAt: fixedTime,
-      chunkSize: 64,
-      ...overrides,
-    });
+    options = (overrides = {}) => packetOptions(room, entries, hospital, [insurer], { chunkSize: 64, ...overrides });
   });
 
   it('round-trips two payloads after the frames, in header order, and still writes /1 without payloads', () => {

@@ -4,7 +4,6 @@ import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { decodeCanonical, encodeCanonical } from '../../shared/canonical.js';
 import { cryptoReady, fromBase64Url, toHex } from '../../shared/crypto.js';
-import { CleanroomError } from '../../shared/errors.js';
 import { entryId, verifyEntrySignature } from '../../shared/feed.js';
 import {
   encodePacket,
@@ -18,11 +17,8 @@ import {
   readPacketWireHeader,
 } from '../../shared/packet.js';
 import { type SignedEntry } from '../../shared/room.js';
-import { appendEntries, fixedTime, makeCreatorFeed, makeParty, type Party } from '../support/packet-fuzz.js';
+import { appendEntries, fixedTime, isError, makeCreatorFeed, makeParty, packetOptions, type Party } from '../support/packet-fuzz.js';
 import { repoRoot } from '../support/paths.js';
-
-const isError = (code: string, message?: RegExp) => (thrown: unknown) =>
-  thrown instanceof CleanroomError && thrown.code === code && (message === undefined || message.test(thrown.message));
 
 describe('packets', () => {
   let hospital: Party;
@@ -42,15 +38,7 @@ describe('packets', () => {
     const feed = makeCreatorFeed([hospital, insurer, lab], 3);
     room = feed.room;
     entries = feed.entries;
-    options = (overrides = {}) => ({
-      room,
-      sender: hospital.ref,
-      signSecretKey: hospital.sign.secretKey,
-      recipients: [insurer.ref],
-      entries,
-      createdAt: fixedTime,
-      ...overrides,
-    });
+    options = (overrides = {}) => packetOptions(room, entries, hospital, [insurer], overrides);
   });
 
   it('round-trips real signed entries to one recipient', () => {

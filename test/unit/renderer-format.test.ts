@@ -12,6 +12,7 @@ import {
   canWritePackets,
   contactsOutsideRoom,
   joinedLabel,
+  memberAlias,
   newestFirst,
   packetRecipients,
   shortFingerprint,
@@ -152,6 +153,12 @@ describe('room helpers', () => {
       packetRecipients({ members }).map((item) => item.alias),
       ['Bank', 'Dental'],
     );
+  });
+
+  it('names a member by signing key, and one no longer listed as a former member', () => {
+    const members = [member('Acme'), member('Bank')];
+    assert.equal(memberAlias({ members }, key('B')), 'Bank');
+    assert.equal(memberAlias({ members }, 'unknown-key'), 'a former member');
   });
 
   it('lets a member write packets once joined or left, not while only invited', () => {

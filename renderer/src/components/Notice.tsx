@@ -1,10 +1,10 @@
-// A message block: API errors (announced immediately), confirmations and explanations.
+// A message block: API errors (announced immediately), confirmations, warnings and explanations.
 import { type ReactNode } from 'react';
 import { type ApiError } from '../../../shared/errors.js';
 import { Icon } from './Icon.js';
 
 export interface NoticeProps {
-  readonly tone: 'error' | 'success' | 'info';
+  readonly tone: 'error' | 'success' | 'warning' | 'info';
   readonly title?: string;
   readonly children: ReactNode;
   readonly testId?: string;

@@ -1,7 +1,8 @@
-// Adding a table to a room, in three steps: the path of a CSV, Parquet or JSON file on this
-// machine; its schema for review, with a role for each column (the suggested ones preselected),
-// what else to share, and the name notebooks will use; then the import itself, followed to the
-// end with a progress bar. Core reads the file where it is and stores only the encrypted Parquet.
+// Adding a table to a room, in three steps: a CSV, Parquet or JSON file on this machine (its path,
+// or in the browser shell a picked or dropped file uploaded to RAM); its schema for review, with a
+// role for each column (the suggested ones preselected), what else to share, and the name
+// notebooks will use; then the import itself, followed to the end with a progress bar. Core reads
+// the file and stores only the encrypted Parquet.
 import { type FormEvent, useEffect, useId, useRef, useState } from 'react';
 import { type AssetView, type ColumnRole, type TableInspection } from '../../../shared/asset.js';
 import { useApi } from '../ApiContext.js';
@@ -11,7 +12,7 @@ import { TextField } from '../components/Field.js';
 import { Icon } from '../components/Icon.js';
 import { ErrorNotice } from '../components/Notice.js';
 import { RoleLegend } from '../components/RoleBadge.js';
-import { SourcePathField } from '../components/SourcePathField.js';
+import { noSourceFile, type SourceFile, SourcePathField, useSourceFile } from '../components/SourcePathField.js';
 import { formatByteSize } from '../format.js';
 import { useAction } from '../useAction.js';
 import { ImportProgress } from './ImportProgress.js';
@@ -27,23 +28,24 @@ const formatLabels: Record<TableInspection['format'], string> = { csv: 'CSV', pa
 export function AddTableForm({ roomId, onAdded, onCancel }: AddTableFormProps) {
   const api = useApi();
   const inspect = useAction(api['table.inspect']);
-  const [path, setPath] = useState('');
+  const { source, setSource, handOver } = useSourceFile();
+  const [uploading, setUploading] = useState(false);
   const [pathError, setPathError] = useState<string | null>(null);
-  const [inspected, setInspected] = useState<{ path: string; inspection: TableInspection } | null>(null);
+  const [inspected, setInspected] = useState<{ source: SourceFile; inspection: TableInspection } | null>(null);
   const pathRef = useRef<HTMLInputElement>(null);
 
   const onInspect = async (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
-    if (inspect.busy) return;
-    const problem = sourcePathProblem(path, 'table');
+    if (inspect.busy || uploading) return;
+    const problem = sourcePathProblem(source.path, 'table');
     setPathError(problem);
     if (problem !== null) {
       pathRef.current?.focus();
       return;
     }
-    const trimmed = path.trim();
-    const result = await inspect.run({ path: trimmed });
-    if (result.ok) setInspected({ path: trimmed, inspection: result.value });
+    const trimmed = { ...source, path: source.path.trim() };
+    const result = await inspect.run({ path: trimmed.path });
+    if (result.ok) setInspected({ source: trimmed, inspection: result.value });
   };
 
   return (
@@ -68,19 +70,27 @@ export function AddTableForm({ roomId, onAdded, onCancel }: AddTableFormProps) {
             what="a CSV, Parquet or JSON file"
             accept=".csv,.tsv,.txt,.parquet,.json,.ndjson,.jsonl"
             placeholder="/home/me/data/admissions.csv"
-            value={path}
+            source={source}
             readOnly={inspect.busy}
             onChange={(next) => {
-              setPath(next);
+              setSource(next);
               setPathError(null);
               inspect.clearError();
             }}
+            onUploadingChange={setUploading}
             error={pathError}
             testId="table-path"
           />
           <ErrorNotice error={inspect.error} title="The file could not be read" testId="table-inspect-error" />
           <div className="form-actions">
-            <Button type="submit" variant="primary" icon={<Icon name="eye" />} busy={inspect.busy} busyLabel="Reading the schema…" data-testid="table-inspect">
+            <Button
+              type="submit"
+              variant="primary"
+              icon={<Icon name="eye" />}
+              busy={inspect.busy || uploading}
+              busyLabel={uploading ? 'Uploading…' : 'Reading the schema…'}
+              data-testid="table-inspect"
+            >
               Inspect
             </Button>
           </div>
@@ -88,9 +98,14 @@ export function AddTableForm({ roomId, onAdded, onCancel }: AddTableFormProps) {
       ) : (
         <ReviewTable
           roomId={roomId}
-          path={inspected.path}
+          source={inspected.source}
           inspection={inspected.inspection}
           onBack={() => setInspected(null)}
+          onChooseAgain={() => {
+            setInspected(null);
+            setSource(noSourceFile);
+          }}
+          onImportStarted={handOver}
           onAdded={onAdded}
         />
       )}
@@ -100,19 +115,24 @@ export function AddTableForm({ roomId, onAdded, onCancel }: AddTableFormProps) {
 
 interface ReviewTableProps {
   readonly roomId: string;
-  readonly path: string;
+  readonly source: SourceFile;
   readonly inspection: TableInspection;
   readonly onBack: () => void;
+  /** After a failed import of an uploaded file: its copy went with the import, so pick it again. */
+  readonly onChooseAgain: () => void;
+  /** The import took the file: from now on core removes an uploaded copy when the import ends. */
+  readonly onImportStarted: () => void;
   readonly onAdded: (asset: AssetView) => void;
 }
 
-function ReviewTable({ roomId, path, inspection, onBack, onAdded }: ReviewTableProps) {
+function ReviewTable({ roomId, source, inspection, onBack, onChooseAgain, onImportStarted, onAdded }: ReviewTableProps) {
+  const { path, uploaded } = source;
   const api = useApi();
   const add = useAction(api['table.add']);
   const [roles, setRoles] = useState<readonly ColumnRole[]>(() => inspection.columns.map((column) => column.suggestedRole));
   const [shareRowCount, setShareRowCount] = useState(false);
   const [allowMinMax, setAllowMinMax] = useState(false);
-  const [name, setName] = useState(() => assetNameFromPath(path));
+  const [name, setName] = useState(() => assetNameFromPath(uploaded?.name ?? path));
   const [nameTouched, setNameTouched] = useState(false);
   const [jobId, setJobId] = useState<string | null>(null);
   const [jobEnded, setJobEnded] = useState<'failed' | null>(null);
@@ -147,8 +167,12 @@ function ReviewTable({ roomId, path, inspection, onBack, onAdded }: ReviewTableP
       shareRowCount,
       allowMinMax,
     });
-    if (result.ok) setJobId(result.value.job);
+    if (result.ok) {
+      onImportStarted();
+      setJobId(result.value.job);
+    }
   };
+  const mustChooseAgain = jobEnded === 'failed' && uploaded !== null;
 
   return (
     <form className="form form-compact" onSubmit={(event) => void onImport(event)} noValidate data-testid="add-table-review">
@@ -156,8 +180,8 @@ function ReviewTable({ roomId, path, inspection, onBack, onAdded }: ReviewTableP
         <div>
           <dt>File</dt>
           <dd>
-            <code className="wrap-anywhere" data-testid="table-review-path">
-              {path}
+            <code className="wrap-anywhere" data-testid="table-review-path" data-uploaded={uploaded !== null}>
+              {uploaded?.name ?? path}
             </code>
           </dd>
         </div>
@@ -287,9 +311,16 @@ function ReviewTable({ roomId, path, inspection, onBack, onAdded }: ReviewTableP
         />
       )}
       <div className="form-actions">
-        <Button type="submit" variant="primary" icon={<Icon name="lock" />} busy={locked} busyLabel="Importing…" data-testid="table-import-submit">
-          {jobEnded === 'failed' ? 'Try the import again' : 'Encrypt and import'}
-        </Button>
+        {mustChooseAgain ? (
+          // The uploaded copy was removed with the failed import: nothing is left to try again with.
+          <Button variant="primary" icon={<Icon name="file" />} onClick={onChooseAgain} data-testid="table-choose-again">
+            Choose the file again
+          </Button>
+        ) : (
+          <Button type="submit" variant="primary" icon={<Icon name="lock" />} busy={locked} busyLabel="Importing…" data-testid="table-import-submit">
+            {jobEnded === 'failed' ? 'Try the import again' : 'Encrypt and import'}
+          </Button>
+        )}
       </div>
     </form>
   );

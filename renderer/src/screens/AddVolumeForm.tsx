@@ -1,6 +1,7 @@
 // Adding a volume: a file or folder (a SQL macro library, a model spec) encrypted like a table.
 // Private means approved code may use it but no other member ever sees its content, not even its
-// file names: only its payload hash.
+// file names: only its payload hash. In the browser shell a single file can be uploaded; a folder
+// needs its path typed, the desktop app or the CLI.
 import { type FormEvent, useRef, useState } from 'react';
 import { type AssetView } from '../../../shared/asset.js';
 import { useApi } from '../ApiContext.js';
@@ -9,7 +10,7 @@ import { Button } from '../components/Button.js';
 import { TextField } from '../components/Field.js';
 import { Icon } from '../components/Icon.js';
 import { ErrorNotice } from '../components/Notice.js';
-import { SourcePathField } from '../components/SourcePathField.js';
+import { noSourceFile, SourcePathField, useSourceFile } from '../components/SourcePathField.js';
 import { useAction } from '../useAction.js';
 import { ImportProgress } from './ImportProgress.js';
 
@@ -22,7 +23,8 @@ export interface AddVolumeFormProps {
 export function AddVolumeForm({ roomId, onAdded, onCancel }: AddVolumeFormProps) {
   const api = useApi();
   const add = useAction(api['volume.add']);
-  const [path, setPath] = useState('');
+  const { source, setSource, handOver } = useSourceFile();
+  const [uploading, setUploading] = useState(false);
   const [name, setName] = useState('');
   const [nameEdited, setNameEdited] = useState(false);
   const [isPrivate, setIsPrivate] = useState(true);
@@ -32,12 +34,12 @@ export function AddVolumeForm({ roomId, onAdded, onCancel }: AddVolumeFormProps)
   const pathRef = useRef<HTMLInputElement>(null);
   const nameRef = useRef<HTMLInputElement>(null);
   const importing = jobId !== null && !failed;
-  const locked = add.busy || importing;
+  const locked = add.busy || importing || uploading;
 
   const onSubmit = async (event: FormEvent<HTMLFormElement>) => {
     event.preventDefault();
     if (locked) return;
-    const next = { path: sourcePathProblem(path, 'volume'), name: assetNameProblem(name) };
+    const next = { path: sourcePathProblem(source.path, 'volume'), name: assetNameProblem(name) };
     setProblems(next);
     if (next.path !== null) {
       pathRef.current?.focus();
@@ -49,8 +51,20 @@ export function AddVolumeForm({ roomId, onAdded, onCancel }: AddVolumeFormProps)
     }
     setFailed(false);
     setJobId(null);
-    const result = await add.run({ room: roomId, name, path: path.trim(), private: isPrivate });
-    if (result.ok) setJobId(result.value.job);
+    const result = await add.run({ room: roomId, name, path: source.path.trim(), private: isPrivate });
+    if (result.ok) {
+      handOver();
+      setJobId(result.value.job);
+    }
+  };
+
+  const onFailed = () => {
+    setFailed(true);
+    // An uploaded copy went with the failed import: the file must be chosen again.
+    if (source.uploaded !== null) {
+      setSource(noSourceFile);
+      setProblems((current) => ({ ...current, path: `The uploaded copy of ${source.uploaded?.name ?? 'the file'} was removed with the failed import: choose it again.` }));
+    }
   };
 
   return (
@@ -72,13 +86,15 @@ export function AddVolumeForm({ roomId, onAdded, onCancel }: AddVolumeFormProps)
           label="File or folder"
           what="a file or folder"
           placeholder="/home/me/models/readmission-spec"
-          value={path}
-          readOnly={locked}
+          source={source}
+          readOnly={locked && !uploading}
           onChange={(next) => {
-            setPath(next);
+            setSource(next);
             setProblems((current) => ({ ...current, path: null }));
-            if (!nameEdited) setName(assetNameFromPath(next));
+            if (!nameEdited) setName(assetNameFromPath(next.uploaded?.name ?? next.path));
           }}
+          onUploadingChange={setUploading}
+          uploadNote="A browser can send one file, not a folder: for a folder, type its path below, or use the desktop app or `cleanroom volume add`."
           error={problems.path}
           testId="volume-path"
         />
@@ -113,10 +129,17 @@ export function AddVolumeForm({ roomId, onAdded, onCancel }: AddVolumeFormProps)
         </label>
         <ErrorNotice error={add.error} title="The volume was not added" testId="volume-add-error" />
         {jobId !== null && (
-          <ImportProgress jobId={jobId} what={name} testId="volume-import" onDone={onAdded} onFailed={() => setFailed(true)} />
+          <ImportProgress jobId={jobId} what={name} testId="volume-import" onDone={onAdded} onFailed={onFailed} />
         )}
         <div className="form-actions">
-          <Button type="submit" variant="primary" icon={<Icon name="lock" />} busy={locked} busyLabel="Adding…" data-testid="volume-add-submit">
+          <Button
+            type="submit"
+            variant="primary"
+            icon={<Icon name="lock" />}
+            busy={locked}
+            busyLabel={uploading ? 'Uploading…' : 'Adding…'}
+            data-testid="volume-add-submit"
+          >
             {failed ? 'Try again' : 'Encrypt and add'}
           </Button>
         </div>

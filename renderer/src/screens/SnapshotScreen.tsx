@@ -29,7 +29,7 @@ import {
   markdownBlocks,
   runsLabel,
 } from '../notebooks.js';
-import { packetRecipients } from '../rooms.js';
+import { memberAlias, packetRecipients } from '../rooms.js';
 import { useAction } from '../useAction.js';
 import { useLoaded } from '../useLoaded.js';
 import { PacketPrompt } from './PacketPrompt.js';
@@ -180,26 +180,21 @@ function CanRunBanner({ view }: { view: SnapshotView }) {
     );
   }
   return (
-    <div className="notice notice-warning" role="status" data-testid="snapshot-can-run">
-      <Icon name="info" />
-      <div>
-        <p className="notice-title">Cannot run yet</p>
-        {view.status.reasons.length > 0 ? (
-          <ul className="reason-list" data-testid="snapshot-reasons">
-            {view.status.reasons.map((reason) => (
-              <li key={reason}>{reason}</li>
-            ))}
-          </ul>
-        ) : (
-          <p>Not every approval or key is in place.</p>
-        )}
-      </div>
-    </div>
+    <Notice tone="warning" title="Cannot run yet" testId="snapshot-can-run">
+      {view.status.reasons.length > 0 ? (
+        <ul className="reason-list" data-testid="snapshot-reasons">
+          {view.status.reasons.map((reason) => (
+            <li key={reason}>{reason}</li>
+          ))}
+        </ul>
+      ) : (
+        <p>Not every approval or key is in place.</p>
+      )}
+    </Notice>
   );
 }
 
 function ApprovalMatrix({ view, room }: { view: SnapshotView; room: RoomDetail }) {
-  const ownerAlias = (key: string) => room.members.find((member) => member.signPublicKey === key)?.alias ?? 'a former member';
   const approvedOrAuthor = view.status.members.filter((row) => row.state === 'approved' || row.state === 'author').length;
   return (
     <section className="card card-flush" aria-labelledby="approval-matrix-title" data-testid="approval-matrix">
@@ -227,7 +222,7 @@ function ApprovalMatrix({ view, room }: { view: SnapshotView; room: RoomDetail }
                   <span className="matrix-key-head">
                     <Icon name="key" size={13} /> <code>{asset.name}</code>
                   </span>
-                  <span className="matrix-key-owner">{ownerAlias(asset.owner)}</span>
+                  <span className="matrix-key-owner">{memberAlias(room, asset.owner)}</span>
                 </th>
               ))}
             </tr>
@@ -412,7 +407,6 @@ function MyApproval({
 }
 
 function ReferencedAssets({ view, room }: { view: SnapshotView; room: RoomDetail }) {
-  const ownerAlias = (key: string) => room.members.find((member) => member.signPublicKey === key)?.alias ?? 'a former member';
   return (
     <section className="card card-flush" aria-labelledby="snapshot-assets-title" data-testid="snapshot-assets">
       <div className="card-header card-header-padded">
@@ -440,7 +434,7 @@ function ReferencedAssets({ view, room }: { view: SnapshotView; room: RoomDetail
                 <th scope="row">
                   <code>{asset.name}</code> <span className="muted small">{asset.kind}</span>
                 </th>
-                <td>{ownerAlias(asset.owner)}</td>
+                <td>{memberAlias(room, asset.owner)}</td>
                 <td>
                   <code className="identifier identifier-small" title={asset.asset}>
                     {shortHash(asset.asset)}

@@ -1,10 +1,11 @@
 // Data and code in a room, through the UI of two parties on two homes. The insurer and the
-// hospital form a room, each imports a small CSV table (typing its path, choosing column roles,
-// watching the import), and each carries a packet to the other: both then see the other's
+// hospital form a room, each imports a small CSV table (the insurer picks its file, which the
+// browser shell uploads to RAM; the hospital types its path), choosing column roles and watching
+// the import, and each carries a packet to the other: both then see the other's
 // columns, types and roles, never a row. The insurer writes a notebook over both tables and adds
 // it as a snapshot; the hospital reads the frozen code and approves it, releasing its key to the
 // insurer, who sees the approval and the released key in the approval matrix.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { $, $$, browser, expect } from '@wdio/globals';
@@ -18,7 +19,9 @@ import {
   use,
   writePacketToFolder,
 } from '../support/parties.js';
-import { allByTestId, byTestId, saveFullScreenshot, typeInto } from '../support/ui.js';
+import { currentTarget } from '../support/target.js';
+import { allByTestId, byTestId, chooseFiles, saveFullScreenshot, typeInto } from '../support/ui.js';
+import { ramFolderRoot } from '../../../electron/core/ram-folder.js';
 
 const insurer: Party = insurerParty();
 const hospital: Party = hospitalParty();
@@ -79,9 +82,20 @@ async function columnsOf(name: string): Promise<string[]> {
     .map(async (row) => `${await row.getAttribute('data-column')} ${await row.getAttribute('data-type')} ${await row.getAttribute('data-role')}`);
 }
 
-/** Through the Assets tab: path, Inspect, roles, options, name, import; waits for the new card. */
+/** Every file name under the RAM folders of this user (where the shell stages uploads). */
+function ramFolderFileNames(): string[] {
+  const { root } = ramFolderRoot();
+  if (!existsSync(root)) return [];
+  return readdirSync(root, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => entry.name);
+}
+
+/** Through the Assets tab: the file (picked or typed), Inspect, roles, options, name, import; waits for the new card. */
 async function importTable(options: {
   file: string;
+  /** picker: chosen in the file picker (uploaded by the browser shell); path: typed. */
+  via: 'picker' | 'path';
   name: string;
   roles: Record<string, string>;
   shareRowCount: boolean;
@@ -90,10 +104,23 @@ async function importTable(options: {
 }): Promise<void> {
   await openTab('assets');
   await byTestId('add-table-button').click();
-  await typeInto('table-path', options.file);
+  if (options.via === 'picker') {
+    await chooseFiles('table-path-drop-input', options.file);
+    if (currentTarget() === 'chromium') {
+      // Uploaded to the shell's RAM folder: the person sees the file's own name, not where it went.
+      await expect(byTestId('table-path-uploaded')).toHaveAttribute('data-name', path.basename(options.file));
+      await expect(byTestId('table-path-uploaded-name')).toHaveText(path.basename(options.file));
+      await saveFullScreenshot('add-table-uploaded.png');
+    } else {
+      await expect(byTestId('table-path')).toHaveValue(options.file);
+    }
+  } else {
+    await typeInto('table-path', options.file);
+  }
   await byTestId('table-inspect').click();
   await byTestId('schema-review').waitForDisplayed();
   await expect(byTestId('table-review-format')).toHaveText('CSV');
+  await expect(byTestId('table-review-path')).toHaveText(options.via === 'picker' && currentTarget() === 'chromium' ? path.basename(options.file) : options.file);
   for (const [column, role] of Object.entries(options.roles)) {
     const select = schemaRow(column).$('[data-testid="schema-role"]');
     await select.selectByAttribute('value', role);
@@ -109,7 +136,7 @@ async function importTable(options: {
 
 describe('assets: tables, a notebook snapshot and an approval, between two parties', () => {
   const stick = mkdtempSync(path.join(os.tmpdir(), 'cleanroom-e2e-stick-'));
-  // Each party's source file, on "its own machine": only its path is typed into the app.
+  // Each party's source file, on "its own machine": picked (and uploaded by the shell) or typed.
   const data = mkdtempSync(path.join(os.tmpdir(), 'cleanroom-e2e-data-'));
   const policiesFile = path.join(data, 'Acme policies.csv');
   const admissionsFile = path.join(data, 'admissions.csv');
@@ -144,9 +171,16 @@ describe('assets: tables, a notebook snapshot and an approval, between two parti
     await openTab('assets');
     await byTestId('assets-empty').waitForDisplayed();
     await byTestId('add-table-button').click();
-    // The browser shell cannot learn a picked file's path: it says so and offers no picker.
-    await expect(byTestId('table-path-field')).toHaveAttribute('data-picker', 'false');
-    await expect(byTestId('table-path-field')).toHaveText(expect.stringContaining('Type or paste the full path'));
+    // The browser shell cannot learn a picked file's path: a picked file is uploaded to RAM instead,
+    // and a path can still be typed. The desktop app takes a picked file's path.
+    if (currentTarget() === 'chromium') {
+      await expect(byTestId('table-path-field')).toHaveAttribute('data-picker', 'upload');
+      await expect(byTestId('table-path-field')).toHaveText(expect.stringContaining('keeps it in memory only'));
+      await expect(byTestId('table-path-field')).toHaveText(expect.stringContaining('Or type a path on this machine'));
+    } else {
+      await expect(byTestId('table-path-field')).toHaveAttribute('data-picker', 'path');
+    }
+    await expect(byTestId('table-path-drop-button')).toBeDisplayed();
 
     await byTestId('table-inspect').click();
     await expect(byTestId('table-path-error')).toHaveText('Enter the path of a CSV, Parquet or JSON file on this machine.');
@@ -170,9 +204,10 @@ describe('assets: tables, a notebook snapshot and an approval, between two parti
     await byTestId('add-table-cancel').click();
   });
 
-  it('the insurer imports its table with the roles it chose and sees it listed as its own', async () => {
+  it('the insurer picks its file, imports it with the roles it chose and sees it listed as its own', async () => {
     await importTable({
       file: policiesFile,
+      via: 'picker',
       name: 'policies',
       roles: { email: 'hidden', plan: 'dimension', annual_premium: 'measure' },
       shareRowCount: true,
@@ -186,13 +221,16 @@ describe('assets: tables, a notebook snapshot and an approval, between two parti
     await expect(asset('policies').$('[data-testid="asset-yours"]')).toBeDisplayed();
     await expect(asset('policies').$('[data-testid="asset-row-count"]')).toHaveText('60 rows');
     await expect(byTestId('tab-assets-count')).toHaveText('1');
+    // The uploaded copy left the RAM folder with the import.
+    expect(ramFolderFileNames()).not.toContain(path.basename(policiesFile));
     insurerPacket = await writePacketToFolder('asset-next-step', stick);
   });
 
-  it('the hospital imports its table the same way, keeping its row count to itself', async () => {
+  it('the hospital types its file’s path instead, keeping its row count to itself', async () => {
     await use(hospital);
     await importTable({
       file: admissionsFile,
+      via: 'path',
       name: 'admissions',
       roles: { patient_id: 'privacy_unit', age_band: 'dimension', ward: 'hidden', length_of_stay: 'measure', readmitted: 'measure' },
       shareRowCount: false,
