@@ -372,18 +372,37 @@ function requireSourceFile(file: string): string {
 }
 
 /**
- * Removes what an import killed mid-way left in the vault: `.partial` files are never referenced
- * (a payload is renamed into place before its row is written). Run at start-up, before any job.
+ * Removes what an import killed mid-way left in the vault, at start-up before any job:
+ * `.partial` files, which are never referenced, and `.payload` files that no `payloads` row
+ * records. A payload is renamed into place before its row is written, so a crash between the two
+ * leaves such a file: useless (for my own import its key was never stored; a packet's payload
+ * comes again with the next import of that packet) but taking space.
  */
-export function sweepPartials(vaultDir: string): number {
-  let removed = 0;
-  let names: string[];
-  try {
-    names = readdirSync(vaultDir);
-  } catch {
-    return 0;
+export function sweepVault(db: Database.Database, vaultDir: string): number {
+  const recorded = new Set(
+    (db.prepare('SELECT path FROM payloads').all() as { path: string }[]).map((row) => path.resolve(vaultDir, row.path)),
+  );
+  let removed = sweepPartials(vaultDir);
+  for (const name of safeReaddir(vaultDir)) {
+    const file = path.join(vaultDir, name);
+    if (!name.endsWith('.payload') || recorded.has(file)) continue;
+    rmSync(file, { force: true });
+    removed++;
   }
-  for (const name of names) {
+  return removed;
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+function sweepPartials(vaultDir: string): number {
+  let removed = 0;
+  for (const name of safeReaddir(vaultDir)) {
     if (!name.endsWith('.partial')) continue;
     rmSync(path.join(vaultDir, name), { force: true, recursive: true });
     removed++;

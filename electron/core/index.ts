@@ -13,7 +13,7 @@ import { CleanroomError, type Result, toApiError } from '../../shared/errors.js'
 import { cardFileName, encodeCard, makeCard } from '../../shared/card.js';
 import { parse } from '../../shared/validate.js';
 import { Approvals } from './approvals.js';
-import { Assets, sweepPartials } from './assets.js';
+import { Assets, sweepVault } from './assets.js';
 import { Contacts } from './contacts.js';
 import { type HostKind, openHome } from './home.js';
 import { Jobs } from './jobs.js';
@@ -84,9 +84,9 @@ export async function openCore(options: CoreOptions): Promise<Core> {
     execArgv: options.workerExecArgv,
     launch: options.launchWorker,
   });
-  // An import killed mid-way (kill -9, power cut) left at most a .partial file in the vault and
+  // An import killed mid-way (kill -9, power cut) left at most an unrecorded file in the vault and
   // plaintext in a RAM folder; neither is ever referenced, so both go before anything else runs.
-  sweepPartials(home.vaultDir);
+  sweepVault(home.db, home.vaultDir);
   sweepRamFolders();
   const jobs = new Jobs(clock);
   // Its folder is made at the first upload (a CLI run never needs one) and removed at close.

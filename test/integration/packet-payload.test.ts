@@ -28,6 +28,7 @@ interface Direct {
   readonly rooms: Rooms;
   readonly packets: Packets;
   readonly vaultDir: string;
+  readonly db: Database.Database;
 }
 
 /** Runs `use` on the party's home opened directly (core closed meanwhile), then reopens core. */
@@ -40,7 +41,7 @@ async function withDirect<T>(party: Party, use: (direct: Direct) => Promise<T> |
     const clock = () => new Date();
     const rooms = new Rooms(opened.db, new Contacts(opened.db, clock), clock);
     const packets = new Packets(opened.db, rooms, clock, opened.vaultDir);
-    return await use({ identity: keystore.publicIdentity(), keys: keystore.keys(), rooms, packets, vaultDir: opened.vaultDir });
+    return await use({ identity: keystore.publicIdentity(), keys: keystore.keys(), rooms, packets, vaultDir: opened.vaultDir, db: opened.db });
   } finally {
     opened.close();
     party.core = await openUnlocked(party.home, party.clock);
@@ -77,12 +78,15 @@ interface AddedAsset {
   readonly file: string;
 }
 
-/** What table.add / volume.add leave behind: a payload file in the vault and a signed asset.added entry. */
+/** What table.add / volume.add leave behind: a payload file in the vault, its payloads row, and a signed asset.added entry. */
 function addAsset(direct: Direct, roomId: string, name: string, kind: 'table' | 'volume', size: number): AddedAsset {
   const staging = path.join(direct.vaultDir, `.${name}.staging.partial`);
   const payloadHash = writeRandomFile(staging, size);
   const file = vaultPathFor(direct.vaultDir, payloadHash);
   renameSync(staging, file);
+  direct.db
+    .prepare('INSERT INTO payloads (hash, size, path, present, added_at) VALUES (?, ?, ?, 1, ?)')
+    .run(payloadHash, size, path.basename(file), new Date().toISOString());
   const common = {
     format: 'cleanroom-asset/1' as const,
     room: roomId,

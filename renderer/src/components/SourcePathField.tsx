@@ -87,6 +87,34 @@ export const SourcePathField = forwardRef<HTMLInputElement, SourcePathFieldProps
   return canPickLocalFiles() ? <LocalPathField {...props} ref={ref} /> : <UploadField {...props} ref={ref} />;
 });
 
+/** The drop zone both pickers share: they differ only in what the hint says and what a file does. */
+function SourceFileDrop({
+  hint,
+  accept,
+  testId,
+  onFile,
+}: {
+  readonly hint: string;
+  readonly accept: string | undefined;
+  readonly testId: string;
+  readonly onFile: (file: File) => void;
+}) {
+  return (
+    <FileDrop
+      title="Drop the file here"
+      hint={hint}
+      buttonLabel="Choose file…"
+      {...(accept !== undefined ? { accept } : {})}
+      icon="file"
+      testId={`${testId}-drop`}
+      onFiles={(files) => {
+        const file = files[0];
+        if (file !== undefined) onFile(file);
+      }}
+    />
+  );
+}
+
 /** Desktop app: a picked or dropped file fills in its own path. */
 const LocalPathField = forwardRef<HTMLInputElement, SourcePathFieldProps>(function LocalPathField(
   { label, source, onChange, what, accept, readOnly = false, error, placeholder, testId },
@@ -116,16 +144,11 @@ const LocalPathField = forwardRef<HTMLInputElement, SourcePathFieldProps>(functi
         data-testid={testId}
       />
       {!readOnly && (
-        <FileDrop
-          title="Drop the file here"
+        <SourceFileDrop
           hint="Or choose it: only its path is taken."
-          buttonLabel="Choose file…"
-          {...(accept !== undefined ? { accept } : {})}
-          icon="file"
-          testId={`${testId}-drop`}
-          onFiles={(files) => {
-            const file = files[0];
-            if (file === undefined) return;
+          accept={accept}
+          testId={testId}
+          onFile={(file) => {
             const path = localPathOf(file);
             if (path === null) setPickProblem(`${file.name} is not a file on this machine's disk: save it to a folder first.`);
             else {
@@ -218,17 +241,11 @@ const UploadField = forwardRef<HTMLInputElement, SourcePathFieldProps>(function 
         </div>
       ) : (
         !readOnly && (
-          <FileDrop
-            title="Drop the file here"
+          <SourceFileDrop
             hint="Or choose it. Cleanroom on this machine receives a copy and keeps it in memory only, never in its folder, until the import ends."
-            buttonLabel="Choose file…"
-            {...(accept !== undefined ? { accept } : {})}
-            icon="file"
-            testId={`${testId}-drop`}
-            onFiles={(files) => {
-              const file = files[0];
-              if (file !== undefined) void send(file);
-            }}
+            accept={accept}
+            testId={testId}
+            onFile={(file) => void send(file)}
           />
         )
       )}

@@ -6,9 +6,9 @@
 import { type FormEvent, useEffect, useId, useRef, useState } from 'react';
 import { type AssetView, type ColumnRole, type TableInspection } from '../../../shared/asset.js';
 import { useApi } from '../ApiContext.js';
-import { assetNameFromPath, assetNameProblem, assetNameRule, columnRoleInfo, roleOrder, sourcePathProblem } from '../assets.js';
+import { assetNameFromPath, assetNameProblem, columnRoleInfo, roleOrder, sourcePathProblem } from '../assets.js';
+import { AssetNameField } from '../components/AssetNameField.js';
 import { Button } from '../components/Button.js';
-import { TextField } from '../components/Field.js';
 import { Icon } from '../components/Icon.js';
 import { ErrorNotice } from '../components/Notice.js';
 import { RoleLegend } from '../components/RoleBadge.js';
@@ -278,26 +278,18 @@ function ReviewTable({ roomId, source, inspection, onBack, onChooseAgain, onImpo
         </div>
       </fieldset>
 
-      <TextField
+      <AssetNameField
         ref={nameRef}
-        label="Name in the room"
-        name="table-name"
-        autoComplete="off"
-        spellCheck={false}
-        autoCapitalize="off"
-        maxLength={63}
         value={name}
         readOnly={locked}
-        onChange={(event) => {
-          setName(event.target.value);
+        onChange={(next) => {
+          setName(next);
           setNameTouched(true);
         }}
-        hint={assetNameRule}
         hintLive
         // Live once the person has typed: the rule is on screen before that.
         error={nameTouched || name !== '' ? nameProblem : null}
-        errorTestId="table-name-error"
-        data-testid="table-name"
+        testId="table-name"
       />
 
       <ErrorNotice error={add.error} title="The import did not start" testId="table-add-error" />

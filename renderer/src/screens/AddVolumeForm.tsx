@@ -5,9 +5,9 @@
 import { type FormEvent, useRef, useState } from 'react';
 import { type AssetView } from '../../../shared/asset.js';
 import { useApi } from '../ApiContext.js';
-import { assetNameFromPath, assetNameProblem, assetNameRule, sourcePathProblem } from '../assets.js';
+import { assetNameFromPath, assetNameProblem, sourcePathProblem } from '../assets.js';
+import { AssetNameField } from '../components/AssetNameField.js';
 import { Button } from '../components/Button.js';
-import { TextField } from '../components/Field.js';
 import { Icon } from '../components/Icon.js';
 import { ErrorNotice } from '../components/Notice.js';
 import { noSourceFile, SourcePathField, useSourceFile } from '../components/SourcePathField.js';
@@ -98,24 +98,16 @@ export function AddVolumeForm({ roomId, onAdded, onCancel }: AddVolumeFormProps)
           error={problems.path}
           testId="volume-path"
         />
-        <TextField
+        <AssetNameField
           ref={nameRef}
-          label="Name in the room"
-          name="volume-name"
-          autoComplete="off"
-          spellCheck={false}
-          autoCapitalize="off"
-          maxLength={63}
           value={name}
           readOnly={locked}
-          onChange={(event) => {
-            setName(event.target.value);
+          onChange={(next) => {
+            setName(next);
             setNameEdited(true);
           }}
-          hint={assetNameRule}
           error={name !== '' ? assetNameProblem(name) : problems.name}
-          errorTestId="volume-name-error"
-          data-testid="volume-name"
+          testId="volume-name"
         />
         <label className="check">
           <input type="checkbox" checked={isPrivate} disabled={locked} onChange={(event) => setIsPrivate(event.target.checked)} data-testid="volume-private" />
