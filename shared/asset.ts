@@ -108,10 +108,10 @@ export const tableInspectionSchema = object({
 });
 export type TableInspection = Infer<typeof tableInspectionSchema>;
 
-export const jobStates = ['running', 'done', 'failed'] as const;
+export const jobStates = ['running', 'done', 'failed', 'cancelled'] as const;
 export const jobViewSchema = object({
   id: string({ min: 1, max: 64 }),
-  kind: oneOf(['table.add', 'volume.add']),
+  kind: oneOf(['table.add', 'volume.add', 'run']),
   state: oneOf(jobStates),
   /** One line for the person: "Encrypting… 412 MB of 1.0 GB". */
   message: string({ min: 0, max: 500 }),
@@ -119,6 +119,8 @@ export const jobViewSchema = object({
   done: integer({ min: 0 }),
   total: nullable(integer({ min: 0 })),
   asset: nullable(assetViewSchema),
+  /** For a run: its id (known from the start), so the host can show its outputs when done. */
+  run: optional(hashHexSchema),
   error: nullable(object({ code: string({ min: 1, max: 40 }), message: string({ min: 1, max: 2000 }) })),
   startedAt: timestampSchema,
 });

@@ -8,7 +8,7 @@ import { canonicalString, decodeCanonical, encodeCanonical } from './canonical.j
 import { concatBytes, fingerprintOf, fromBase64Url, sign, toBase64Url, utf8, verify } from './crypto.js';
 import { CleanroomError } from './errors.js';
 import { aliasSchema, type IdentityPublic } from './identity.js';
-import { timestampSchema } from './room.js';
+import { timestampSchema } from './primitives.js';
 import { type Infer, literal, object, parse, string } from './validate.js';
 
 export const cardFormat = 'cleanroom-card/1';

@@ -17,6 +17,7 @@ import {
   signPublicKeySchema,
   siteSchema,
 } from './room.js';
+import { outputDataSchema, outputViewSchema, receiptCheckSchema, runViewSchema } from './run.js';
 import { array, boolean, empty, type Infer, integer, object, oneOf, optional, type Schema, string } from './validate.js';
 
 interface MethodSpec<Req, Res> {
@@ -163,7 +164,12 @@ export const api = {
     object({ job: string({ min: 1, max: 64 }) }),
     'Starts adding a file or folder as a volume, encrypted under a new data key.',
   ),
-  'job.status': method(object({ job: string({ min: 1, max: 64 }) }), jobViewSchema, 'Progress and result of a long-running import.'),
+  'job.status': method(object({ job: string({ min: 1, max: 64 }) }), jobViewSchema, 'Progress and result of a long-running import or run.'),
+  'job.cancel': method(
+    object({ job: string({ min: 1, max: 64 }) }),
+    jobViewSchema,
+    'Cancels a running import or run; nothing half-done is kept and no plaintext is left behind.',
+  ),
   'asset.list': method(object({ room: roomRefSchema }), object({ assets: array(assetViewSchema) }), 'Tables and volumes in a room (others\' show schema only).'),
   'notebook.check': method(
     object({ room: roomRefSchema, source: string({ min: 0, max: 1_000_000 }) }),
@@ -203,6 +209,49 @@ export const api = {
     object({ room: roomRefSchema, snapshot: string({ min: 6, max: 64 }) }),
     snapshotViewSchema,
     'Withdraws your approval of a snapshot.',
+  ),
+  'run.start': method(
+    object({ room: roomRefSchema, snapshot: string({ min: 6, max: 64 }) }),
+    object({ job: string({ min: 1, max: 64 }), run: hashHexSchema }),
+    'Runs an approved snapshot you are the runner of; follow it with job.status, stop it with job.cancel.',
+  ),
+  'run.list': method(object({ room: roomRefSchema }), object({ runs: array(runViewSchema) }), 'The room\'s runs, newest first: who, when, status, rows suppressed.'),
+  'run.receipt': method(
+    object({ room: roomRefSchema, run: string({ min: 6, max: 64 }) }),
+    object({ receipt: string({ min: 1, max: 512 * 1024 }), fileName: string({ min: 1, max: 255 }) }),
+    'A run\'s signed receipt file (.cleanroom-receipt), to keep or pass on.',
+  ),
+  'output.list': method(
+    object({ room: roomRefSchema }),
+    object({ outputs: array(outputViewSchema) }),
+    'Output tables you can read in a room: your runs\' and those released to you, until they expire.',
+  ),
+  'output.show': method(
+    object({
+      room: roomRefSchema,
+      /** An output's name (the newest with it), or `RUN:NAME` with a run id or prefix. */
+      output: string({ min: 1, max: 130 }),
+      offset: optional(integer({ min: 0 })),
+      /** Rows to return; all of them when absent. */
+      limit: optional(integer({ min: 1, max: 1_000_000 })),
+    }),
+    outputDataSchema,
+    'An output table\'s columns and rows.',
+  ),
+  'output.release': method(
+    object({
+      room: roomRefSchema,
+      run: string({ min: 6, max: 64 }),
+      /** A file or folder to write the packet to; absent: returned as base64. */
+      outPath: optional(string({ min: 1, max: 4096 })),
+    }),
+    exportResultSchema,
+    'Releases a run\'s outputs to the snapshot\'s recipients as a signed, encrypted packet.',
+  ),
+  'receipt.verify': method(
+    object({ receipt: string({ min: 1, max: 600 * 1024 }) }),
+    receiptCheckSchema,
+    'Checks a run receipt offline against the room\'s public keys, and against outputs this home holds.',
   ),
 } as const;
 

@@ -23,6 +23,10 @@ export const errorCodes = [
   'NOT_A_MEMBER', // signed by, or addressed to, someone who is not a member of the room
   'NOT_ALLOWED', // the room's state does not allow this now (not active, already joined, expired...)
   'FILE_ERROR', // a file could not be read or written; the message names it
+  'POLICY_REFUSED', // a notebook cell the room's output policy does not allow; names the cell and the reason
+  'RUN_FAILED', // notebook code failed while running: an error class and a cell, never DuckDB's text
+  'CANCELLED', // the person cancelled a long-running job
+  'BAD_RECEIPT', // a run receipt that does not verify; the message says which check
   'UNAUTHORIZED', // shell: missing or wrong token
   'FORBIDDEN', // shell: foreign Host or Origin; IPC: untrusted sender
   'INTERNAL',

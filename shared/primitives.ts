@@ -8,6 +8,9 @@ export const signPublicKeySchema = key('signPublicKey');
 export const boxPublicKeySchema = key('boxPublicKey');
 /** BLAKE2b-256, 64 lowercase hex digits: room ids, entry ids, amendment ids. */
 export const hashHexSchema = string({ min: 64, max: 64, pattern: /^[0-9a-f]+$/, patternMessage: 'must be 64 hex digits' });
+/** aggregate: only policy-checked aggregates leave a run; reviewed: any read-only SQL everyone approved. */
+export const policyModes = ['aggregate', 'reviewed'] as const;
+
 export const timestampSchema = string({
   min: 20,
   max: 30,

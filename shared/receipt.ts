@@ -6,8 +6,7 @@ import { decodeCanonicalBase64Url } from './card.js';
 import { canonicalString, decodeCanonical, encodeCanonical } from './canonical.js';
 import { concatBytes, hash, sign, signatureBytes, signPublicKeyOf, toBase64Url, toHex, utf8, verify } from './crypto.js';
 import { CleanroomError } from './errors.js';
-import { hashHexSchema, signPublicKeySchema, timestampSchema } from './primitives.js';
-import { policyModes } from './room.js';
+import { hashHexSchema, policyModes, signPublicKeySchema, timestampSchema } from './primitives.js';
 import { assetNameSchema } from './asset.js';
 import { array, type Infer, integer, nullable, object, oneOf, parse, refine, string } from './validate.js';
 

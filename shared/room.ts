@@ -5,10 +5,11 @@ import { approvalSchema } from './approval.js';
 import { assetDescriptorSchema } from './asset.js';
 import { aliasSchema } from './identity.js';
 import { snapshotSchema } from './notebook.js';
-import { boxPublicKeySchema, hashHexSchema, signPublicKeySchema, timestampSchema } from './primitives.js';
+import { outputReleasedSchema, runFinishedSchema } from './run.js';
+import { boxPublicKeySchema, hashHexSchema, policyModes, signPublicKeySchema, timestampSchema } from './primitives.js';
 import { array, type Infer, integer, nullable, object, oneOf, optional, string, variants, boolean } from './validate.js';
 
-export { boxPublicKeySchema, hashHexSchema, signPublicKeySchema, timestampSchema } from './primitives.js';
+export { boxPublicKeySchema, hashHexSchema, policyModes, signPublicKeySchema, timestampSchema } from './primitives.js';
 
 export const roomNameSchema = string({ min: 1, max: 100, pattern: /^\S(.*\S)?$/u, patternMessage: 'room name must not start or end with a space' });
 export const siteSchema = string({ min: 0, max: 200 });
@@ -19,7 +20,6 @@ export const defaultMinGroupSize = 10;
 export const defaultOutputRetentionDays = 30;
 export const defaultInvitationDays = 14;
 
-export const policyModes = ['aggregate', 'reviewed'] as const;
 export const policySchema = object({
   /** aggregate: only policy-checked aggregates; reviewed: any read-only SQL everyone approved. */
   mode: oneOf(policyModes),
@@ -80,6 +80,10 @@ export const entryBodySchema = variants('type', {
   'approval.granted': object({ approval: approvalSchema }),
   /** Withdraws an approval (by the id of its approval.granted entry). */
   'approval.revoked': object({ approval: hashHexSchema }),
+  /** The runner records a finished run (any status) with its signed receipt. */
+  'run.finished': runFinishedSchema,
+  /** The runner releases a run's outputs to the snapshot's recipients (the tables travel as a payload). */
+  'output.released': object({ release: outputReleasedSchema }),
 });
 export type EntryBody = Infer<typeof entryBodySchema>;
 export type EntryType = EntryBody['type'];

@@ -4,12 +4,14 @@
 // `result` or `error` per request id, optionally preceded by `progress` messages for that id. Both sides validate every message they receive with the
 // schemas below, so a bug or a compromised peer produces a refusal, never a crash or a guess.
 
-import { sourceFormats } from './asset.js';
+import { assetNameSchema, columnRoles, sourceFormats } from './asset.js';
 import { errorCodes } from './errors.js';
 import { hashHexSchema } from './primitives.js';
 import {
   array,
+  boolean,
   type Infer,
+  nullable,
   integer,
   object,
   oneOf,
@@ -96,6 +98,32 @@ export function jsonValue(): Schema<JsonValue> {
 // ---------------------------------------------------------------------------------------------
 // Requests: host → worker.
 
+/** One table a run reads: its encrypted payload, key, and the owner's column roles. */
+export const runTableSchema = object({
+  /** The asset name: the name cells use in SQL. */
+  name: assetNameSchema,
+  /** The encrypted payload in the vault (core checked its hash against the snapshot). */
+  payloadFile: filePath,
+  /** Plaintext bytes per secretstream chunk, from the descriptor. */
+  chunkSize: integer({ min: 64, max: 16 * 1024 * 1024 }),
+  dataKey: dataKeySchema,
+  /** Every column of the table, in order, with its role. */
+  columns: array(object({ name: string({ min: 1, max: maxColumnNameLength }), role: oneOf(columnRoles) }), { min: 1, max: maxTableColumns }),
+  allowMinMax: boolean(),
+});
+export type RunTable = Infer<typeof runTableSchema>;
+
+export const runCellSchema = object({
+  /** 0-based position in the notebook; failures name it 1-based. */
+  index: integer({ min: 0, max: 499 }),
+  kind: oneOf(['sql', 'markdown', 'train']),
+  source: string({ min: 0, max: 200_000 }),
+  /** The output table the cell makes; SQL cells without one make `cell_<index+1>`. */
+  output: nullable(assetNameSchema),
+  options: array(object({ key: string({ min: 1, max: 40 }), value: string({ min: 0, max: 1000 }) }), { max: 40 }),
+});
+export type RunCell = Infer<typeof runCellSchema>;
+
 const requestSchemas = {
   /** Proves the worker is alive and reports the engine version (recorded in run receipts). */
   handshake: object({ id: requestId }),
@@ -127,6 +155,28 @@ const requestSchemas = {
    * plaintext copy is written anywhere; `ramDir` is accepted for symmetry and unused.
    */
   packVolume: object({ id: requestId, source: filePath, dataKey: dataKeySchema, outFile: filePath, ramDir: optional(filePath) }),
+  /**
+   * Runs an approved snapshot's cells (see electron/worker/run.ts). Core has already verified the
+   * snapshot, the approvals and every payload's hash, and unsealed the keys. The worker decrypts
+   * each table's payload into `runDir` (core's private RAM-backed folder for this run), opens a
+   * per-run DuckDB that may read only those files, locks it down, checks every cell against the
+   * policy on DuckDB's syntax tree, runs it, applies k-suppression (aggregate mode), and deletes
+   * the plaintext before answering. Sends `progress` (phases decrypting, running).
+   * A failure of the notebook's code is a `run` result with `failure` set, never DuckDB's text.
+   */
+  run: object({
+    id: requestId,
+    runDir: filePath,
+    tables: array(runTableSchema, { max: 200 }),
+    /** `-- parameter NAME = VALUE` of the notebook: set as DuckDB variables (getvariable('NAME')). */
+    parameters: array(object({ name: assetNameSchema, value: string({ min: 1, max: 1000 }) }), { max: 100 }),
+    cells: array(runCellSchema, { min: 1, max: 500 }),
+    policy: object({ mode: oneOf(['aggregate', 'reviewed']), minGroupSize: integer({ min: 2, max: 1_000_000 }) }),
+    /** Most rows one output may have; a larger result fails the run (class OutputTooLarge). */
+    maxOutputRows: integer({ min: 1, max: 1_000_000 }),
+    /** DuckDB memory_limit for this run, e.g. `2GB`; the worker's own limit when absent. */
+    memoryLimit: optional(string({ min: 2, max: 20, pattern: /^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i })),
+  }),
 };
 
 export const workerRequestSchema = variants('kind', requestSchemas);
@@ -167,6 +217,36 @@ const payloadFields = {
   chunkSize: integer({ min: 64, max: 16 * 1024 * 1024 }),
 };
 
+/** An output as it leaves the worker: every value as DuckDB's text for it (CAST … AS VARCHAR) or null. */
+export const runOutputSchema = refine(
+  object({
+    name: assetNameSchema,
+    /** 0-based index of the cell that made it. */
+    cell: integer({ min: 0, max: 499 }),
+    columns: array(queryColumnSchema, { min: 1, max: maxQueryColumns }),
+    rows: array(array(nullable(string({ max: 100_000 })), { max: maxQueryColumns }), { max: 1_000_000 }),
+    /** Rows removed because a protected table had fewer than k distinct privacy units behind them. */
+    suppressedRows: integer({ min: 0 }),
+  }),
+  (output) => {
+    const width = output.columns.length;
+    const bad = output.rows.findIndex((row) => row.length !== width);
+    return bad === -1 ? null : `rows[${bad}] must have ${width} values, one per column`;
+  },
+);
+export type RunOutput = Infer<typeof runOutputSchema>;
+
+/** Why the notebook's code failed: a class and a cell, and a reason only for policy refusals. */
+export const runFailureSchema = object({
+  /** PolicyRefused, OutputTooLarge, OutOfMemory, or DuckDB's class without spaces (ConversionError…). */
+  class: string({ min: 1, max: 64, pattern: /^[A-Za-z][A-Za-z0-9_]*$/ }),
+  /** 0-based cell index; null when not in a cell (e.g. decrypting). */
+  cell: nullable(integer({ min: 0, max: 499 })),
+  /** The policy's reasons (they name columns and functions, never values); empty for other classes. */
+  reasons: array(string({ min: 1, max: 500 }), { max: 50 }),
+});
+export type RunFailure = Infer<typeof runFailureSchema>;
+
 export const volumeFileSchema = object({ path: string({ min: 1, max: 1024 }), size: integer({ min: 0 }) });
 export type VolumeFile = Infer<typeof volumeFileSchema>;
 
@@ -185,6 +265,11 @@ export const workerResultSchema = variants('kind', {
   }),
   importTable: object({ rowCount: integer({ min: 0 }), ...payloadFields }),
   packVolume: object({ files: array(volumeFileSchema, { min: 1, max: 10_000 }), ...payloadFields }),
+  run: object({
+    /** Outputs in cell order; empty when the run failed. */
+    outputs: array(runOutputSchema, { max: 500 }),
+    failure: nullable(runFailureSchema),
+  }),
 });
 export type WorkerResult = Infer<typeof workerResultSchema>;
 /** The result that answers a request of kind K. */
@@ -195,6 +280,7 @@ export type QueryColumn = Infer<typeof queryColumnSchema>;
 export type InspectResult = WorkerResultFor<'inspect'>;
 export type ImportTableResult = WorkerResultFor<'importTable'>;
 export type PackVolumeResult = WorkerResultFor<'packVolume'>;
+export type RunResult = WorkerResultFor<'run'>;
 
 // ---------------------------------------------------------------------------------------------
 // Messages: worker → host.
@@ -205,7 +291,7 @@ export const workerMessageSchema = variants('kind', {
   /** Work done so far on a long request (bytes); `done` never decreases within a phase. */
   progress: object({
     id: requestId,
-    phase: oneOf(['converting', 'encrypting']),
+    phase: oneOf(['converting', 'encrypting', 'decrypting', 'running']),
     done: integer({ min: 0 }),
     total: integer({ min: 0 }),
   }),
