@@ -59,7 +59,8 @@ const revealingAggregates = new Set([
   'kurtosis', 'kurtosis_pop', 'skewness', 'approx_count_distinct', 'fsum', 'sumkahan', 'kahan_sum', 'favg', 'sem',
   'weighted_avg', 'wavg', 'geomean', 'geometric_mean', 'count_if', 'countif', 'sum_no_overflow',
 ]);
-const isAggregateName = (name: string): boolean =>
+/** Whether a function name is an aggregate (allowed or not): DuckDB's and the refused ones. */
+export const isAggregateName = (name: string): boolean =>
   allowedAggregates.has(name) || minMaxAggregates.has(name) || revealingAggregates.has(name) || /^(quantile|regr_|approx_)/.test(name);
 
 /** Functions that reveal the machine or the session rather than room data: refused in both modes. */
@@ -82,6 +83,8 @@ const scalarFunctions = new Set([
   'rpad', 'regexp_matches', 'date_trunc', 'datetrunc', 'date_part', 'datepart', 'extract', 'year', 'month', 'day',
   'quarter', 'week', 'weekofyear', 'dayofweek', 'dayofmonth', 'dayofyear', 'isodow', 'hour', 'minute', 'second',
   'epoch', 'strftime', 'make_date', 'date_diff', 'datediff', 'date_sub', 'datesub', 'age', 'if', 'iif', 'time_bucket',
+  // The notebook's parameters, set by the worker as DuckDB variables.
+  'getvariable',
 ]);
 
 // ---- The tree ---------------------------------------------------------------------------------
@@ -98,6 +101,10 @@ interface Origin {
   readonly role: ColumnRole | 'aggregated' | 'free';
   readonly column: string;
   readonly tables: ReadonlySet<string>;
+  /** Reads a dimension. */
+  readonly dims?: boolean;
+  /** Computed from a dimension (a function, comparison or CASE over it), not the bare column. */
+  readonly computed?: boolean;
 }
 
 /** More sensitive first: an expression takes the most sensitive role among what it reads. */
@@ -107,7 +114,17 @@ const free: Origin = { role: 'free', column: '', tables: new Set() };
 function combine(a: Origin, b: Origin): Origin {
   const tables = a.tables.size === 0 ? b.tables : b.tables.size === 0 ? a.tables : new Set([...a.tables, ...b.tables]);
   const top = rank[b.role] > rank[a.role] ? b : a;
-  return { role: top.role, column: top.column, tables };
+  return { role: top.role, column: top.column, tables, dims: a.dims === true || b.dims === true, computed: a.computed === true || b.computed === true };
+}
+
+/** The origin of an expression computed from others: a dimension inside it is no longer bare. */
+const computedOf = (origin: Origin): Origin => (origin.dims === true ? { ...origin, computed: true } : origin);
+
+/** A column reference, possibly cast: what an aggregate may take a dimension as. */
+function isBareColumn(value: Json | undefined): boolean {
+  if (!isNode(value)) return false;
+  if (value['class'] === 'COLUMN_REF') return true;
+  return value['class'] === 'CAST' && isBareColumn(value['child']);
 }
 
 /** A relation in FROM: its columns by lower-case name, or null when they are not known (earlier outputs). */
@@ -310,8 +327,13 @@ class Analyser {
         if (cte !== undefined) return [binding(alias, renamed(cte, renames))];
         const table = this.tables.get(key);
         if (table !== undefined) {
-          const columns = table.columns.map((c) => ({ name: c.name, origin: { role: c.role, column: c.name, tables: new Set([key]) } as Origin }));
-          return [binding(alias, renamed({ columns, known: true }, renames))];
+          const origin = (c: PolicyTable['columns'][number]): Origin => ({ role: c.role, column: c.name, tables: new Set([key]), dims: c.role === 'dimension' });
+          if (!this.aggregate) return [binding(alias, renamed({ columns: table.columns.map((c) => ({ name: c.name, origin: origin(c) })), known: true }, renames))];
+          // The run's view has no hidden columns, so `t AS a(x, y)` renames the visible ones in order;
+          // hidden ones keep their names here only so that using them is refused by name.
+          const visible = renamed({ columns: table.columns.filter((c) => c.role !== 'hidden').map((c) => ({ name: c.name, origin: origin(c) })), known: true }, renames);
+          const hidden = table.columns.filter((c) => c.role === 'hidden').map((c) => ({ name: c.name, origin: origin(c) }));
+          return [binding(alias, { columns: [...visible.columns, ...hidden], known: true })];
         }
         if (this.outputs.has(key)) return [binding(alias, renamed({ columns: [], known: false }, renames))];
         this.refuse(value, `${name} is not a table in this room`);
@@ -386,15 +408,15 @@ class Analyser {
         return origin;
       }
       case 'FUNCTION':
-        return this.call(value, place, scope, ctes, depth);
+        return computedOf(this.call(value, place, scope, ctes, depth));
       case 'CAST':
         return next(value['child']);
       case 'COLLATE':
         return next(value['child']);
       case 'COMPARISON':
-        return combine(next(value['left']), next(value['right']));
+        return computedOf(combine(next(value['left']), next(value['right'])));
       case 'CONJUNCTION':
-        return all(list(value['children']));
+        return computedOf(all(list(value['children'])));
       case 'OPERATOR': {
         const operators = ['COMPARE_IN', 'COMPARE_NOT_IN', 'OPERATOR_NOT', 'OPERATOR_IS_NULL', 'OPERATOR_IS_NOT_NULL', 'OPERATOR_COALESCE', 'OPERATOR_NULLIF', 'ARRAY_EXTRACT', 'ARRAY_SLICE', 'STRUCT_EXTRACT', 'OPERATOR_TRY'];
         if (!operators.includes(type)) {
@@ -402,17 +424,17 @@ class Analyser {
           return free;
         }
         if (this.aggregate && ['ARRAY_EXTRACT', 'ARRAY_SLICE'].includes(type)) this.refuse(value, 'list indexing is not allowed in aggregate mode');
-        return all(list(value['children']));
+        return computedOf(all(list(value['children'])));
       }
       case 'BETWEEN':
-        return combine(combine(next(value['input']), next(value['lower'])), next(value['upper']));
+        return computedOf(combine(combine(next(value['input']), next(value['lower'])), next(value['upper'])));
       case 'CASE': {
         let origin = free;
         for (const check of list(value['case_checks'])) {
           if (!isNode(check)) continue;
           origin = combine(origin, combine(next(check['when_expr']), next(check['then_expr'])));
         }
-        return combine(origin, next(value['else_expr']));
+        return computedOf(combine(origin, next(value['else_expr'])));
       }
       case 'SUBQUERY': {
         const kind = text(value['subquery_type']);
@@ -485,7 +507,20 @@ class Analyser {
         return free;
       }
       if (node['distinct'] === true && name !== 'count') this.refuse(node, `DISTINCT is only allowed in count, not in ${name}`);
-      const origin = walk(name === 'count' && node['distinct'] === true ? 'count_distinct' : 'aggregate');
+      // Walked child by child: a dimension may enter an aggregate only as the bare column. Inside an
+      // expression (CASE WHEN age_band = '90+' THEN cost END, cost * length(age_band), FILTER) it
+      // would pick out a subgroup the k count of the output row does not see.
+      const at: Place = name === 'count' && node['distinct'] === true ? 'count_distinct' : 'aggregate';
+      const childOrigins = children.map((child) => this.expression(child, at, scope, ctes, depth + 1));
+      let origin = childOrigins.reduce<Origin>(combine, free);
+      for (const item of order) if (isNode(item)) origin = combine(origin, this.expression(item['expression'], at, scope, ctes, depth + 1));
+      if (isNode(filter) && this.expression(filter, 'aggregate', scope, ctes, depth + 1).dims === true) {
+        this.refuse(filter, `FILTER over a dimension is not allowed in aggregate mode: use WHERE or GROUP BY so k can be checked`);
+      }
+      const bare = children.length === 1 && order.length === 0 && isBareColumn(children[0]) && childOrigins[0]?.computed !== true;
+      if (origin.dims === true && !bare) {
+        this.refuse(node, `aggregate ${name} may take a dimension only as a bare column, not inside an expression: group by the dimension instead so k can be checked`);
+      }
       if (minMaxAggregates.has(name)) {
         const closed = [...origin.tables].filter((table) => this.tables.get(table)?.allowMinMax !== true).sort();
         if (closed.length > 0) this.refuse(node, `${name} is not allowed over ${closed.join(', ')}: its owner did not allow min/max`);

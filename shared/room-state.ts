@@ -38,6 +38,13 @@
 //   each at most once (missing keys are allowed: the status reports them). A member's later grant
 //   for the same snapshot replaces their earlier one (so revoking the latest leaves none).
 // - approval.revoked: names an approval.granted entry of the same author not yet revoked.
+// - run.finished: one per run id; the receipt is for this room and a snapshot of it, the author is
+//   the snapshot's runner and the receipt's runner, the receipt's signature verifies, every
+//   approval it lists is an approval.granted of that snapshot, its inputs are the snapshot's
+//   (same payload hashes) and its policy is the room's. Runs count against approvals from these.
+// - output.released: one per run, by that run's runner, for a succeeded run; its outputs are
+//   exactly the receipt's (name, hash, rows), its recipients exactly the snapshot's recipients
+//   other than the runner, with one sealed key each.
 // - An entry whose snapshot or asset has not arrived yet is refused for now and accepted when a
 //   later packet brings both (packets carry whole feeds). A name clash between two homes that
 //   added assets offline is settled by log order in every home; as for any refused entry, the
@@ -67,6 +74,8 @@ import {
   signedEntrySchema,
 } from './room.js';
 import { notebookProblem, type Snapshot, snapshotIdOf } from './notebook.js';
+import { type SignedReceipt, verifyReceipt } from './receipt.js';
+import { type OutputRelease } from './run.js';
 import { parse } from './validate.js';
 
 export interface RefusedEntry {
@@ -283,6 +292,30 @@ export interface SnapshotState {
   readonly grants: readonly ApprovalState[];
 }
 
+/** A run some member finished, from their run.finished entry. */
+export interface FinishedRun {
+  /** The run id (64 hex digits, chosen by the runner). */
+  readonly id: string;
+  /** Id of the run.finished entry. */
+  readonly entry: string;
+  readonly runner: string;
+  readonly snapshot: string;
+  /** The runner's signed receipt, checked against the room when the entry was accepted. */
+  readonly receipt: SignedReceipt;
+  /** Time of the run.finished entry. */
+  readonly recordedAt: string;
+}
+
+/** A runner's release of one run's outputs to the snapshot's recipients. */
+export interface ReleaseState {
+  readonly run: string;
+  /** Id of the output.released entry. */
+  readonly entry: string;
+  readonly runner: string;
+  readonly release: OutputRelease;
+  readonly releasedAt: string;
+}
+
 interface ApprovalFold {
   readonly id: string;
   readonly approver: string;
@@ -309,9 +342,20 @@ interface Content {
   readonly snapshots: Map<string, SnapshotFold>;
   /** approval.granted entry id → approval. */
   readonly approvals: Map<string, ApprovalFold>;
+  /** Run id → its run.finished. */
+  readonly runs: Map<string, FinishedRun>;
+  /** Run id → the output.released of its outputs. */
+  readonly releases: Map<string, ReleaseState>;
 }
 
-const emptyContent = (): Content => ({ assets: new Map(), assetNames: new Map(), snapshots: new Map(), approvals: new Map() });
+const emptyContent = (): Content => ({
+  assets: new Map(),
+  assetNames: new Map(),
+  snapshots: new Map(),
+  approvals: new Map(),
+  runs: new Map(),
+  releases: new Map(),
+});
 
 /** Records a valid entry's asset, snapshot or approval. Entries of other kinds change nothing. */
 function applyContent(content: Content, candidate: Candidate): void {
@@ -343,6 +387,12 @@ function applyContent(content: Content, candidate: Candidate): void {
       if (approval !== undefined && approval.revokedAt === null) approval.revokedAt = at;
       break;
     }
+    case 'run.finished':
+      content.runs.set(body.run, { id: body.run, entry: candidate.id, runner: author, snapshot: body.receipt.receipt.snapshot, receipt: body.receipt, recordedAt: at });
+      break;
+    case 'output.released':
+      content.releases.set(body.release.run, { run: body.release.run, entry: candidate.id, runner: author, release: body.release, releasedAt: at });
+      break;
     default:
       break;
   }
@@ -448,6 +498,66 @@ function approvalRevokedProblem(candidate: Candidate, approvalId: string, conten
   return null;
 }
 
+function runFinishedProblem(roomId: string, candidate: Candidate, run: string, signed: SignedReceipt, fold: Fold, content: Content): string | null {
+  const { author } = candidate.signed.entry;
+  const { receipt } = signed;
+  if (content.runs.has(run)) return 'this run was already recorded';
+  if (receipt.room !== roomId) return 'the receipt is for another room';
+  const snapshot = content.snapshots.get(receipt.snapshot);
+  if (snapshot === undefined) return 'the receipt names a snapshot that is not in this room';
+  if (snapshot.snapshot.runner !== author) return "the author is not the snapshot's runner";
+  if (receipt.runner !== author) return "the receipt's runner is not the entry's author";
+  const verdict = verifyReceipt(signed, { runnerKey: author });
+  if (!verdict.ok) return `the receipt does not verify: ${verdict.reason}`;
+  for (const approvalId of receipt.approvals) {
+    const approval = content.approvals.get(approvalId);
+    if (approval === undefined || approval.approval.snapshot !== receipt.snapshot) {
+      return `the receipt lists approval ${approvalId.slice(0, 12)}…, which is not an approval of this snapshot`;
+    }
+  }
+  for (const input of receipt.inputs) {
+    const ref = snapshot.snapshot.assets.find((asset) => asset.asset === input.asset);
+    if (ref === undefined) return `the receipt lists input ${input.asset.slice(0, 12)}…, which the snapshot does not read`;
+    if (ref.payloadHash !== input.payloadHash) return `the receipt's payload hash for ${ref.name} differs from the snapshot's`;
+  }
+  const policy = fold.definition.policy;
+  if (receipt.policy.mode !== policy.mode || receipt.policy.minGroupSize !== policy.minGroupSize) return "the receipt's policy is not the room's";
+  return null;
+}
+
+function outputReleasedProblem(candidate: Candidate, release: OutputRelease, content: Content): string | null {
+  const { author } = candidate.signed.entry;
+  const run = content.runs.get(release.run);
+  if (run === undefined) return 'the release names a run that is not in this room';
+  if (run.runner !== author) return 'only the runner can release a run\'s outputs';
+  if (content.releases.has(release.run)) return "this run's outputs were already released";
+  const { receipt } = run.receipt;
+  if (receipt.status !== 'succeeded') return `the run ${receipt.status === 'failed' ? 'failed' : 'was cancelled'}; it has no outputs to release`;
+  if (release.snapshot !== receipt.snapshot) return "the release names another snapshot than the run's";
+  const listed = [...release.outputs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  if (listed.length !== receipt.outputs.length) return "the released outputs are not the run's outputs";
+  for (const [index, output] of listed.entries()) {
+    const expected = receipt.outputs[index];
+    if (expected === undefined || expected.name !== output.name || expected.hash !== output.hash || expected.rows !== output.rows) {
+      return `released output ${output.name} does not match the run's receipt`;
+    }
+  }
+  const snapshot = content.snapshots.get(receipt.snapshot);
+  if (snapshot === undefined) return 'the release names a snapshot that is not in this room';
+  const expectedRecipients = snapshot.snapshot.recipients.filter((key) => key !== author);
+  const recipients = new Set(release.recipients);
+  if (recipients.size !== release.recipients.length) return 'the release lists a recipient twice';
+  if (recipients.size !== expectedRecipients.length || !expectedRecipients.every((key) => recipients.has(key))) {
+    return "the release's recipients are not the snapshot's recipients";
+  }
+  const keyed = new Set(release.keys.map((key) => key.recipient));
+  if (keyed.size !== release.keys.length || keyed.size !== recipients.size || ![...recipients].every((key) => keyed.has(key))) {
+    return 'the release must carry one key for each recipient';
+  }
+  for (const key of release.keys) if (decodeCanonicalBase64Url(key.sealedKey) === null) return 'a release key is not base64url';
+  return null;
+}
+
 // ---- Validation to a fixpoint ------------------------------------------------------------------
 
 interface Evaluation {
@@ -533,6 +643,10 @@ function entryProblem(
       return approvalGrantedProblem(candidate, body.approval, content);
     case 'approval.revoked':
       return approvalRevokedProblem(candidate, body.approval, content);
+    case 'run.finished':
+      return runFinishedProblem(entry.room, candidate, body.run, body.receipt, fold, content);
+    case 'output.released':
+      return outputReleasedProblem(candidate, body.release, content);
   }
 }
 
@@ -746,6 +860,10 @@ export interface RoomState {
   readonly assets: readonly AssetState[];
   /** Notebook snapshots, in the order they were added, with their approvals. */
   readonly snapshots: readonly SnapshotState[];
+  /** Finished runs (every member's run.finished), oldest first. */
+  readonly runs: readonly FinishedRun[];
+  /** Releases of runs' outputs, oldest first. */
+  readonly releases: readonly ReleaseState[];
   readonly updatedAt: string;
 }
 
@@ -796,7 +914,26 @@ function summarise(
       const name = snapshotId === undefined ? undefined : content.snapshots.get(snapshotId)?.snapshot.name;
       return `${who} revoked their approval of ${name === undefined ? 'a snapshot' : `“${name}”`}`;
     }
+    case 'run.finished': {
+      const { receipt } = body.receipt;
+      const what = snapshotName(content, receipt.snapshot);
+      const suppressed = receipt.outputs.reduce((sum, output) => sum + output.suppressedRows, 0);
+      if (receipt.status === 'succeeded') return `${who} ran ${what} (succeeded, ${plural(suppressed, 'row')} suppressed)`;
+      if (receipt.status === 'cancelled') return `${who} ran ${what} (cancelled)`;
+      const failure = receipt.failure;
+      const where = failure?.cell === null || failure?.cell === undefined ? '' : ` in cell ${failure.cell}`;
+      return `${who} ran ${what} (failed: ${failure?.class ?? 'error'}${where})`;
+    }
+    case 'output.released': {
+      const { release } = body;
+      return `${who} released ${plural(release.outputs.length, 'output')} of ${snapshotName(content, release.snapshot)} to ${listAliases(release.recipients.map(aliasOf))}`;
+    }
   }
+}
+
+function snapshotName(content: Content, snapshotId: string): string {
+  const name = content.snapshots.get(snapshotId)?.snapshot.name;
+  return name === undefined ? `snapshot ${snapshotId.slice(0, 6)}…` : `“${name}”`;
 }
 
 /** The room's state from its entries (already merged and valid). */
@@ -869,6 +1006,8 @@ export function deriveRoomState(roomId: string, entries: readonly SignedEntry[],
     log,
     assets: [...content.assets.values()],
     snapshots,
+    runs: [...content.runs.values()],
+    releases: [...content.releases.values()],
     updatedAt: (valid[valid.length - 1] as Candidate).signed.entry.at,
   };
 }
@@ -878,6 +1017,16 @@ export function displayTime(iso: string): string {
 }
 
 const plural = (count: number, word: string): string => `${count} ${word}${count === 1 ? '' : 's'}`;
+
+/**
+ * How many recorded runs (run.finished entries) used each approval, by approval.granted entry id.
+ * Core takes the larger of this and its own runs table: a run counts from the moment it starts.
+ */
+export function feedRunsByApproval(state: RoomState): Map<string, number> {
+  const used = new Map<string, number>();
+  for (const run of state.runs) for (const approval of run.receipt.receipt.approvals) used.set(approval, (used.get(approval) ?? 0) + 1);
+  return used;
+}
 
 /**
  * A snapshot's approval matrix at `now`. `runsUsedByApproval(id)` counts the runs already made
@@ -913,7 +1062,10 @@ export function snapshotStatus(state: RoomState, snapshotId: string, now: Date, 
     const key = member.signPublicKey;
     const judged = judge(key);
     const isAuthor = key === found.author;
-    if (!isAuthor) {
+    // The author's adding counts as their approval, but keys to their own assets still travel in
+    // their approval.granted: once that is used up, expired or revoked, say so rather than "key not released".
+    const authorKeysNeeded = isAuthor && judged.state !== 'missing' && snapshot.assets.some((ref) => ref.owner === key);
+    if (!isAuthor || authorKeysNeeded) {
       const expiresAt = judged.approval?.approval.expiresAt ?? '';
       const why = {
         approved: null,

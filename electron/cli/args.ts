@@ -45,6 +45,11 @@ const summaryOf = (method: ApiMethod): string => api[method].summary;
 
 const passphraseSource = 'The passphrase is read from CLEANROOM_PASSPHRASE or the first line of --passphrase-file F.';
 const roomRef = 'ROOM is the room\'s exact name, its id, or the first 6 or more digits of its id.';
+const runRef = 'RUN is the run\'s id or its first 6 or more digits (see `cleanroom run list ROOM`).';
+
+/** How `output show` prints a table. */
+export const outputFormats = ['table', 'csv', 'json'] as const;
+export type OutputFormat = (typeof outputFormats)[number];
 const outPacket = (what: string): OptionSpec => ({
   name: 'out',
   value: 'F',
@@ -278,6 +283,71 @@ export const commandSpecs = {
     summary: summaryOf('approval.revoke'),
     details: [roomRef, 'SNAPSHOT is the snapshot\'s id or its first 6 or more digits.', passphraseSource],
   },
+  // Before `run`: the table is searched in order and `run ROOM SNAPSHOT` would swallow `run list ROOM`.
+  'run list': {
+    words: ['run', 'list'],
+    arguments: [{ name: 'ROOM' }],
+    options: [],
+    summary: summaryOf('run.list'),
+    details: [roomRef],
+  },
+  run: {
+    words: ['run'],
+    arguments: [{ name: 'ROOM' }, { name: 'SNAPSHOT' }],
+    options: [],
+    summary: 'Runs an approved snapshot you are the runner of, with progress on stderr; Ctrl-C cancels it.',
+    details: [
+      roomRef,
+      'SNAPSHOT is the snapshot\'s id or its first 6 or more digits.',
+      'Prints the run id, its outputs with row counts and the rows suppressed (groups below the room\'s k).',
+      'Exit code 1 if the run was refused, failed or cancelled; a cancelled run keeps nothing but still uses a run of each approval.',
+      '`cleanroom run list ROOM` lists the room\'s runs (a room named "list" is given by its id here).',
+      passphraseSource,
+    ],
+  },
+  'output list': {
+    words: ['output', 'list'],
+    arguments: [{ name: 'ROOM' }],
+    options: [],
+    summary: summaryOf('output.list'),
+    details: [roomRef, 'Outputs released to you are stored (and decrypted to check them) when you list them after importing the packet.', passphraseSource],
+  },
+  'output show': {
+    words: ['output', 'show'],
+    arguments: [{ name: 'ROOM' }, { name: 'OUTPUT' }],
+    options: [{ name: 'format', value: 'FORMAT', summary: `${outputFormats.join(', ')} (default table: aligned text, long values cut).` }],
+    summary: summaryOf('output.show'),
+    details: [
+      roomRef,
+      'OUTPUT is an output\'s name (the newest with it), or RUN:NAME with a run id or its first 6 or more digits.',
+      'csv writes exactly the bytes the app\'s CSV export does; json prints {"columns":[...],"rows":[...]}.',
+      passphraseSource,
+    ],
+  },
+  'output release': {
+    words: ['output', 'release'],
+    arguments: [{ name: 'ROOM' }, { name: 'RUN' }],
+    options: [outPacket('the packet')],
+    summary: summaryOf('output.release'),
+    details: [roomRef, runRef, 'The recipients apply it with `cleanroom packet import F` and read it with `cleanroom output show`.', passphraseSource],
+  },
+  'receipt save': {
+    words: ['receipt', 'save'],
+    arguments: [{ name: 'ROOM' }, { name: 'RUN' }],
+    options: [{ name: 'out', value: 'F', required: true, summary: 'Write the receipt to file F, or into folder F under its own name.' }],
+    summary: summaryOf('run.receipt'),
+    details: [roomRef, runRef, 'Anyone in the room can check it with `cleanroom receipt verify F`.'],
+  },
+  'receipt verify': {
+    words: ['receipt', 'verify'],
+    arguments: [{ name: 'F' }],
+    options: [],
+    summary: summaryOf('receipt.verify'),
+    details: [
+      'Prints each check and OK or FAILED. Exit code 1 if it does not verify.',
+      'With the passphrase (CLEANROOM_PASSPHRASE or --passphrase-file F) the outputs this home holds are decrypted and hashed again; without it, their recorded hashes are compared.',
+    ],
+  },
 } as const satisfies Record<string, CommandSpec>;
 
 export type CommandName = keyof typeof commandSpecs;
@@ -345,10 +415,17 @@ export type Command =
   | { readonly name: 'notebook list'; readonly room: string }
   | { readonly name: 'notebook show'; readonly room: string; readonly snapshot: string }
   | { readonly name: 'approve'; readonly room: string; readonly snapshot: string; readonly expiresDays?: number; readonly runs?: number }
-  | { readonly name: 'revoke'; readonly room: string; readonly snapshot: string };
+  | { readonly name: 'revoke'; readonly room: string; readonly snapshot: string }
+  | { readonly name: 'run'; readonly room: string; readonly snapshot: string }
+  | { readonly name: 'run list'; readonly room: string }
+  | { readonly name: 'output list'; readonly room: string }
+  | { readonly name: 'output show'; readonly room: string; readonly output: string; readonly format: OutputFormat }
+  | { readonly name: 'output release'; readonly room: string; readonly run: string; readonly out: string }
+  | { readonly name: 'receipt save'; readonly room: string; readonly run: string; readonly out: string }
+  | { readonly name: 'receipt verify'; readonly file: string };
 
 /** Words that start several commands: `cleanroom room --help` lists them. */
-export const commandGroups = ['identity', 'contact', 'room', 'packet', 'table', 'volume', 'asset', 'notebook'] as const;
+export const commandGroups = ['identity', 'contact', 'room', 'packet', 'table', 'volume', 'asset', 'notebook', 'output', 'receipt'] as const;
 export type CommandGroup = (typeof commandGroups)[number];
 export type HelpTopic = CommandName | CommandGroup | null;
 
@@ -591,6 +668,8 @@ export function parseArgs(argv: readonly string[]): Invocation {
       break;
     case 'asset list':
     case 'notebook list':
+    case 'run list':
+    case 'output list':
       command = { name, room: arg(0) };
       break;
     case 'notebook check':
@@ -611,7 +690,23 @@ export function parseArgs(argv: readonly string[]): Invocation {
     }
     case 'notebook show':
     case 'revoke':
+    case 'run':
       command = { name, room: arg(0), snapshot: arg(1) };
+      break;
+    case 'output show': {
+      const format = text('format') ?? 'table';
+      if (!(outputFormats as readonly string[]).includes(format)) {
+        throw new UsageError(`--format must be ${outputFormats.join(', ')}, not "${format}"`, name);
+      }
+      command = { name, room: arg(0), output: arg(1), format: format as OutputFormat };
+      break;
+    }
+    case 'output release':
+    case 'receipt save':
+      command = { name, room: arg(0), run: arg(1), out: nonEmpty('out', required('out')) };
+      break;
+    case 'receipt verify':
+      command = { name, file: arg(0) };
       break;
     case 'approve': {
       const expiresDays = whole('expires-days');
@@ -631,12 +726,20 @@ export function parseArgs(argv: readonly string[]): Invocation {
 
 const isGroup = (word: string | undefined): word is CommandGroup => (commandGroups as readonly string[]).includes(word ?? '');
 
-/** The command named by the leading words, and the words after them as its arguments. */
-function resolveCommand(words: readonly string[]): { name: CommandName; args: string[] } {
+/** The first command (in table order) whose words start the line; null when none does. */
+function commandNamedBy(words: readonly string[]): CommandName | null {
   for (const name of commandNames) {
     const spec: CommandSpec = commandSpecs[name];
-    if (spec.words.length > words.length) continue;
-    if (!spec.words.every((word, index) => words[index] === word)) continue;
+    if (spec.words.length <= words.length && spec.words.every((word, index) => words[index] === word)) return name;
+  }
+  return null;
+}
+
+/** The command named by the leading words, and the words after them as its arguments. */
+function resolveCommand(words: readonly string[]): { name: CommandName; args: string[] } {
+  const name = commandNamedBy(words);
+  if (name !== null) {
+    const spec: CommandSpec = commandSpecs[name];
     const args = words.slice(spec.words.length);
     const expected = spec.arguments ?? [];
     const variadic = expected[expected.length - 1]?.variadic === true;
@@ -660,7 +763,8 @@ function resolveCommand(words: readonly string[]): { name: CommandName; args: st
 function helpTopic(words: readonly string[]): HelpTopic {
   if (words.length === 0) return null;
   if (words.length === 1 && isGroup(words[0])) return words[0];
-  return resolveCommand(words).name;
+  // `cleanroom room show --help` needs no ROOM: help is asked before the arguments are.
+  return commandNamedBy(words) ?? resolveCommand(words).name;
 }
 
 function sourceFormat(value: string | undefined, command: CommandName): SourceFormat | undefined {

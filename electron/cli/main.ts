@@ -33,6 +33,9 @@ runCli({
   bundleDir: __dirname,
   stdout: (line) => process.stdout.write(`${line}\n`),
   stderr: (line) => process.stderr.write(`${line}\n`),
+  stdoutText: (text) => process.stdout.write(text),
+  stderrText: (text) => process.stderr.write(text),
+  stderrIsTerminal: process.stderr.isTTY === true,
   stopRequested: () => (stopping ??= stopRequested()),
 }).then(exitAfterFlush, (error: unknown) => {
   // runCli answers every error itself; reaching here is a bug, still reported in one line.

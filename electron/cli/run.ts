@@ -10,6 +10,7 @@ import { type Command, type GlobalSettings, helpText, type Invocation, parseArgs
 import { readPassphraseFile } from './passphrase.js';
 import { assetCommands } from './assets.js';
 import { roomCommands, type RoomCommand } from './rooms.js';
+import { runCommands } from './runs.js';
 import { type CliContext, exitCodes, invoke, openCliCore, report, requirePassphrase, withCore } from './session.js';
 
 export { type CliContext, exitCodes } from './session.js';
@@ -116,6 +117,14 @@ async function runCommand(context: CliContext, settings: GlobalSettings, command
     case 'approve':
     case 'revoke':
       return assetCommands(context, settings, command);
+    case 'run':
+    case 'run list':
+    case 'output list':
+    case 'output show':
+    case 'output release':
+    case 'receipt save':
+    case 'receipt verify':
+      return runCommands(context, settings, command);
     default:
       return roomCommands(context, settings, command satisfies RoomCommand);
   }

@@ -18,6 +18,12 @@ export interface CliContext {
   /** Writes one line (a newline is added). */
   readonly stdout: (line: string) => void;
   readonly stderr: (line: string) => void;
+  /** Writes text exactly as given (CSV, whose bytes must match the app's export). */
+  readonly stdoutText: (text: string) => void;
+  /** Writes text to stderr as given: a progress line rewritten in place on a terminal. */
+  readonly stderrText: (text: string) => void;
+  /** Whether stderr is a terminal, where progress is one line updated in place. */
+  readonly stderrIsTerminal: boolean;
   /** Resolves when the process is asked to stop; listening starts on the first call. */
   readonly stopRequested: () => Promise<string>;
 }

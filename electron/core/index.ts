@@ -8,7 +8,7 @@ import {
   type ApiResponse,
   isApiMethod,
 } from '../../shared/contract.js';
-import { cryptoReady } from '../../shared/crypto.js';
+import { cryptoReady, fromBase64Url } from '../../shared/crypto.js';
 import { CleanroomError, type Result, toApiError } from '../../shared/errors.js';
 import { cardFileName, encodeCard, makeCard } from '../../shared/card.js';
 import { parse } from '../../shared/validate.js';
@@ -19,9 +19,11 @@ import { type HostKind, openHome } from './home.js';
 import { Jobs } from './jobs.js';
 import { Keystore } from './keystore.js';
 import { Notebooks } from './notebooks.js';
+import { Outputs, type StoredOutput } from './outputs.js';
 import { Packets } from './packets.js';
 import { sweepRamFolders } from './ram-folder.js';
 import { Rooms } from './rooms.js';
+import { Runs, runsUsedCounter } from './runs.js';
 import { Staging } from './staging.js';
 import { appVersion } from './version.js';
 import { type WorkerLauncher, WorkerHost } from './worker-host.js';
@@ -43,6 +45,10 @@ export interface CoreOptions {
   readonly sqliteNativeBinding?: string;
   /** The time core acts at; tests move it to reach expiry dates. */
   readonly clock?: () => Date;
+  /** A run's time limit in milliseconds (default 30 minutes); past it the worker is killed and the run fails (Timeout). */
+  readonly runTimeoutMs?: number;
+  /** DuckDB memory_limit for runs, e.g. `2GB`; the worker's own limit when absent. */
+  readonly runMemoryLimit?: string;
 }
 
 export interface Core {
@@ -93,7 +99,29 @@ export async function openCore(options: CoreOptions): Promise<Core> {
   const staging = new Staging();
   const assets = new Assets(home.db, home.vaultDir, rooms, worker, jobs, clock, staging);
   const approvals = new Approvals(rooms, assets, clock);
-  const notebooks = new Notebooks(rooms, worker, approvals, clock);
+  const notebooks = new Notebooks(rooms, worker, approvals, clock, runsUsedCounter(home.db));
+  const outputs = new Outputs(home.db, home.vaultDir, clock);
+  const runs = new Runs(home.db, home.vaultDir, rooms, notebooks, outputs, packets, worker, jobs, clock, {
+    ...(options.runTimeoutMs === undefined ? {} : { timeoutMs: options.runTimeoutMs }),
+    ...(options.runMemoryLimit === undefined ? {} : { memoryLimit: options.runMemoryLimit }),
+  });
+  // A run cut short by a crash used its approvals but signed nothing: it shows as interrupted.
+  // Outputs past the room's retention go now (and again whenever outputs are listed).
+  runs.markInterrupted();
+  outputs.deleteExpired();
+
+  /** Releases addressed to me are opened and stored before outputs are listed or shown. */
+  const outputsOf = (roomRef: string) => {
+    const identity = me();
+    const unlocked = keystore.keys();
+    const room = rooms.resolve(roomRef);
+    const state = rooms.state(room);
+    outputs.deleteExpired();
+    outputs.syncReleased(room, state, identity, unlocked, (payloadHash) => packets.payloadFileOf(payloadHash));
+    const book = rooms.aliasBook(state, identity);
+    const boxKeys = { boxPublicKey: fromBase64Url(identity.boxPublicKey), boxSecretKey: unlocked.boxSecretKey };
+    return { room, state, view: (stored: StoredOutput) => outputs.viewOf(stored, state, (key) => book.of(key)), boxKeys };
+  };
 
   const handlers: ApiHandlers = {
     'app.info': async () => ({ version: appVersion, host: options.host, home: home.dir }),
@@ -159,6 +187,7 @@ export async function openCore(options: CoreOptions): Promise<Core> {
       return { job: await assets.startVolume(request, identity, keystore.keys()) };
     },
     'job.status': async ({ job }) => jobs.view(job),
+    'job.cancel': async ({ job }) => jobs.cancel(job),
     'asset.list': async ({ room }) => ({ assets: assets.list(room, me()) }),
     'notebook.check': async ({ room, source }) => notebooks.check(room, source),
     'notebook.add': async (request) => {
@@ -182,6 +211,25 @@ export async function openCore(options: CoreOptions): Promise<Core> {
       const found = notebooks.resolve(stored, rooms.state(stored), snapshot);
       approvals.revoke(stored, found.id, identity, unlocked);
       return notebooks.view(stored.id, found.id, identity);
+    },
+    'run.start': async ({ room, snapshot }) => runs.start(room, snapshot, me(), keystore.keys()),
+    'run.list': async ({ room }) => ({ runs: runs.list(room, me()) }),
+    'run.receipt': async ({ room, run }) => runs.receipt(room, run),
+    'output.list': async ({ room }) => {
+      const { room: stored, view } = outputsOf(room);
+      return { outputs: outputs.stored(stored).map(view) };
+    },
+    'output.show': async ({ room, output, offset, limit }) => {
+      const { room: stored, view, boxKeys } = outputsOf(room);
+      const found = outputs.resolve(stored, output);
+      return outputs.data(found, view(found), boxKeys, offset ?? 0, limit);
+    },
+    'output.release': async ({ room, run, outPath }) => runs.release(room, run, outPath, me(), keystore.keys()),
+    'receipt.verify': async ({ receipt }) => {
+      const status = keystore.status();
+      const identity = status.state === 'none' ? null : status.identity;
+      const unlocked = status.state === 'unlocked' ? keystore.keys() : null;
+      return runs.verify(receipt, identity, unlocked);
     },
   };
 

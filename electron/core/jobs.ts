@@ -1,6 +1,7 @@
-// Long-running imports (table.add, volume.add) as jobs the hosts poll with job.status. Jobs live in
-// memory only: they end with the process, and whatever a crashed one left behind is a .partial
-// file that the start-up sweep removes, never a visible asset.
+// Long-running work (table.add, volume.add, run.start) as jobs the hosts poll with job.status and
+// stop with job.cancel. Jobs live in memory only: they end with the process; whatever a crashed
+// import left behind is a .partial file that the start-up sweep removes, and a crashed run is
+// marked interrupted at the next start-up.
 import { randomBytes, toBase64Url } from '../../shared/crypto.js';
 import { CleanroomError, toApiError } from '../../shared/errors.js';
 import { type AssetView, type JobView } from '../../shared/asset.js';
@@ -14,8 +15,26 @@ export interface JobProgress {
 
 export interface JobContext {
   readonly progress: JobProgress;
-  /** Aborted when core closes: a job checks it between steps and gives up cleanly. */
+  /**
+   * Aborted when the person cancels this job or core closes: a job passes it to the worker (which
+   * is then killed) and checks it between steps, and gives up cleanly.
+   */
   readonly signal: AbortSignal;
+}
+
+/** How a job ended well: the line shown for it, and the asset an import added. */
+export interface JobOutcome {
+  readonly message: string;
+  readonly asset?: AssetView;
+}
+
+export interface JobOptions {
+  /** A run's id, shown in the job's view from the start. */
+  readonly run?: string;
+  /** The line shown when the job fails (default "Failed: nothing was added."). */
+  readonly failedMessage?: string;
+  /** The line shown when the job is cancelled (default "Cancelled: nothing was added."). */
+  readonly cancelledMessage?: string;
 }
 
 /** Finished jobs are kept this long for a late poll, then forgotten. */
@@ -25,6 +44,8 @@ interface Job {
   view: JobView;
   settled: Promise<void>;
   finishedAt: number | null;
+  readonly abort: AbortController;
+  cancelRequested: boolean;
 }
 
 export class Jobs {
@@ -33,8 +54,16 @@ export class Jobs {
 
   constructor(private readonly clock: () => Date) {}
 
-  /** Starts `run` in the background and returns the job's id at once. */
+  /** Starts an import in the background and returns the job's id at once. */
   start(kind: JobKind, message: string, run: (context: JobContext) => Promise<AssetView>): string {
+    return this.startWork(kind, message, async (context) => {
+      const asset = await run(context);
+      return { asset, message: `Added ${asset.kind} ${asset.name}.` };
+    });
+  }
+
+  /** Starts any job in the background and returns its id at once. */
+  startWork(kind: JobKind, message: string, work: (context: JobContext) => Promise<JobOutcome>, options: JobOptions = {}): string {
     if (this.abort.signal.aborted) throw new CleanroomError('INTERNAL', 'Cleanroom is shutting down.');
     this.forgetOld();
     const id = toBase64Url(randomBytes(16));
@@ -46,10 +75,15 @@ export class Jobs {
       done: 0,
       total: null,
       asset: null,
+      ...(options.run === undefined ? {} : { run: options.run }),
       error: null,
       startedAt: this.clock().toISOString(),
     };
-    const job: Job = { view, settled: Promise.resolve(), finishedAt: null };
+    const abort = new AbortController();
+    // Closing core cancels every job too.
+    const onClose = (): void => abort.abort();
+    this.abort.signal.addEventListener('abort', onClose, { once: true });
+    const job: Job = { view, settled: Promise.resolve(), finishedAt: null, abort, cancelRequested: false };
     const progress: JobProgress = (done, total, line) => {
       if (job.view.state !== 'running') return;
       job.view = { ...job.view, done: Math.max(0, Math.floor(done)), total: total === null ? null : Math.max(0, Math.floor(total)), message: line };
@@ -58,14 +92,27 @@ export class Jobs {
       // Let start() return the id before any work happens, so a fast failure is still a job.
       await Promise.resolve();
       try {
-        if (this.abort.signal.aborted) throw new CleanroomError('INTERNAL', 'Cleanroom closed before the job started; nothing was added.');
-        const asset = await run({ progress, signal: this.abort.signal });
-        job.view = { ...job.view, state: 'done', asset, message: `Added ${asset.kind} ${asset.name}.`, done: job.view.total ?? job.view.done };
+        if (this.abort.signal.aborted) throw new CleanroomError('INTERNAL', 'Cleanroom closed before the job started; nothing was done.');
+        const outcome = await work({ progress, signal: abort.signal });
+        job.view = {
+          ...job.view,
+          state: 'done',
+          asset: outcome.asset ?? null,
+          message: outcome.message,
+          done: job.view.total ?? job.view.done,
+        };
       } catch (error) {
         const { code, message: text } = toApiError(error);
-        job.view = { ...job.view, state: 'failed', error: { code, message: text.slice(0, 2000) }, message: 'Failed: nothing was added.' };
+        const cancelled = job.cancelRequested || code === 'CANCELLED';
+        job.view = {
+          ...job.view,
+          state: cancelled ? 'cancelled' : 'failed',
+          error: { code: cancelled ? 'CANCELLED' : code, message: (cancelled && code !== 'CANCELLED' ? 'Cancelled.' : text).slice(0, 2000) },
+          message: cancelled ? (options.cancelledMessage ?? 'Cancelled: nothing was added.') : (options.failedMessage ?? 'Failed: nothing was added.'),
+        };
       } finally {
         job.finishedAt = Date.now();
+        this.abort.signal.removeEventListener('abort', onClose);
       }
     })();
     job.settled = settled;
@@ -74,8 +121,20 @@ export class Jobs {
   }
 
   view(id: string): JobView {
-    const job = this.jobs.get(id);
-    if (job === undefined) throw new CleanroomError('NOT_FOUND', `No job ${id} in this Cleanroom session (jobs end when the app closes).`);
+    return this.find(id).view;
+  }
+
+  /**
+   * Asks a running job to stop and waits until it has cleaned up; returns its final view. A job
+   * that already ended is returned as it is.
+   */
+  async cancel(id: string): Promise<JobView> {
+    const job = this.find(id);
+    if (job.view.state === 'running') {
+      job.cancelRequested = true;
+      job.abort.abort();
+      await job.settled;
+    }
     return job.view;
   }
 
@@ -83,6 +142,12 @@ export class Jobs {
   async stopAll(): Promise<void> {
     this.abort.abort();
     await Promise.all([...this.jobs.values()].map((job) => job.settled));
+  }
+
+  private find(id: string): Job {
+    const job = this.jobs.get(id);
+    if (job === undefined) throw new CleanroomError('NOT_FOUND', `No job ${id} in this Cleanroom session (jobs end when the app closes).`);
+    return job;
   }
 
   private forgetOld(): void {

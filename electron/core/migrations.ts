@@ -135,6 +135,62 @@ export const migrations: readonly Migration[] = [
       -- runs (issue 5) in a later migration.
     `,
   },
+  {
+    version: 4,
+    name: 'runs',
+    sql: `
+      -- Runs this home started, recorded (synchronous FULL) before any data key is unsealed: a
+      -- run counts against every approval it used from that moment, whatever its outcome. A row
+      -- still 'running' at start-up was cut short by a crash and becomes 'interrupted'.
+      CREATE TABLE runs (
+        id TEXT PRIMARY KEY CHECK (length(id) = 64),
+        room TEXT NOT NULL REFERENCES rooms (id),
+        snapshot TEXT NOT NULL CHECK (length(snapshot) = 64),
+        status TEXT NOT NULL CHECK (status IN ('running', 'succeeded', 'failed', 'cancelled', 'interrupted')),
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        -- JSON { class, cell (1-based or null), reasons } of a failed run, else NULL.
+        failure TEXT,
+        -- The signed receipt file's text; NULL while running and for an interrupted run.
+        receipt TEXT
+      ) STRICT;
+
+      -- The approval.granted entries each run used.
+      CREATE TABLE run_approvals (
+        run TEXT NOT NULL REFERENCES runs (id),
+        approval TEXT NOT NULL CHECK (length(approval) = 64),
+        PRIMARY KEY (run, approval)
+      ) STRICT;
+
+      -- Output tables this home can read: its own runs' ('mine') and those released to it
+      -- ('released', opened from a release payload and checked against the entry and receipt).
+      -- Content is the canonical JSON of the OutputTable, sealed (XChaCha20-Poly1305) under a
+      -- random key that is itself sealed to my own box key: reading an output needs the unlocked
+      -- identity. Rows are deleted once expires_at has passed.
+      CREATE TABLE outputs (
+        run TEXT NOT NULL CHECK (length(run) = 64),
+        name TEXT NOT NULL,
+        room TEXT NOT NULL REFERENCES rooms (id),
+        snapshot TEXT NOT NULL CHECK (length(snapshot) = 64),
+        source TEXT NOT NULL CHECK (source IN ('mine', 'released')),
+        cell INTEGER NOT NULL,
+        -- JSON [{ name, type }].
+        columns TEXT NOT NULL,
+        row_count INTEGER NOT NULL CHECK (row_count >= 0),
+        suppressed_rows INTEGER NOT NULL CHECK (suppressed_rows >= 0),
+        hash TEXT NOT NULL CHECK (length(hash) = 64),
+        sealed_key TEXT NOT NULL,
+        content BLOB NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        PRIMARY KEY (run, name)
+      ) STRICT;
+
+      CREATE INDEX runs_by_room ON runs (room);
+      CREATE INDEX run_approvals_by_approval ON run_approvals (approval);
+      CREATE INDEX outputs_by_room ON outputs (room);
+    `,
+  },
 ];
 
 export const latestSchemaVersion = migrations.length === 0 ? 0 : (migrations[migrations.length - 1] as Migration).version;

@@ -6,6 +6,8 @@ import { type ApiResponse } from '../../shared/contract.js';
 import { CleanroomError } from '../../shared/errors.js';
 import { type IdentityPublic } from '../../shared/identity.js';
 import { type Notebook, parseNotebook, type Snapshot, snapshotIdOf } from '../../shared/notebook.js';
+import { guardTree } from '../../shared/k-guard.js';
+import { analyseCell, type PolicyTable } from '../../shared/policy.js';
 import { type MemberState, type RoomState, type SnapshotState, snapshotStatus } from '../../shared/room-state.js';
 import { assetNameOf, tablesReadBy } from '../../shared/sql-tables.js';
 import { type Approvals } from './approvals.js';
@@ -34,12 +36,20 @@ interface MissingTable {
   readonly name: string;
 }
 
+/** A cell the room's output policy refuses, kept apart so notebook.add can give it POLICY_REFUSED. */
+interface PolicyRefusal {
+  readonly cell: number;
+  readonly reason: string;
+}
+
 export class Notebooks {
   constructor(
     private readonly rooms: Rooms,
     private readonly worker: WorkerHost,
     private readonly approvals: Approvals,
     private readonly clock: () => Date,
+    /** Runs used per approval in a room (runs.ts runsUsedCounter): this home's runs and run.finished entries. */
+    private readonly runsUsed: (state: RoomState) => (approvalId: string) => number = () => () => 0,
   ) {}
 
   /**
@@ -55,17 +65,31 @@ export class Notebooks {
   }
 
   /** Checks every cell against the room: what it reads and what would be refused. */
-  private async checkCells(notebook: Notebook, state: RoomState): Promise<{ cells: CellCheck[]; missing: MissingTable[] }> {
-    const tables = new Set(roomAssets(state).filter((asset) => asset.descriptor.kind === 'table').map((asset) => asset.descriptor.name));
+  private async checkCells(notebook: Notebook, state: RoomState): Promise<{ cells: CellCheck[]; missing: MissingTable[]; refusals: PolicyRefusal[] }> {
+    // The owners' column roles and min/max choice, as the worker will enforce them.
+    const policyTables: PolicyTable[] = roomAssets(state).flatMap((asset) =>
+      asset.descriptor.kind === 'table'
+        ? [{ name: asset.descriptor.name, allowMinMax: asset.descriptor.allowMinMax, columns: asset.descriptor.columns.map((column) => ({ name: column.name, role: column.role })) }]
+        : [],
+    );
+    const tables = new Set(policyTables.map((table) => table.name));
     const outputs = new Set<string>();
     const cells: CellCheck[] = [];
     const missing: MissingTable[] = [];
+    const refusals: PolicyRefusal[] = [];
     for (const [index, cell] of notebook.cells.entries()) {
       const problems: string[] = [];
       const reads: string[] = [];
       if (cell.kind === 'sql' && cell.source.trim() !== '') {
-        const found = tablesReadBy(await this.syntaxTree(cell.source));
-        if ('error' in found) {
+        const tree = await this.syntaxTree(cell.source);
+        const found = tablesReadBy(tree);
+        const notSelect = typeof tree === 'object' && tree !== null && (tree as { error?: unknown; error_type?: unknown }).error === true && (tree as { error_type?: unknown }).error_type !== 'parser';
+        if ('error' in found && notSelect) {
+          // COPY, ATTACH, SET…: DuckDB serializes only SELECTs; the policy says what is allowed instead.
+          const reason = analyseCell(tree, { tables: policyTables, earlierOutputs: [...outputs], mode: state.policy.mode }).problems[0]?.reason ?? 'only a single SELECT is allowed';
+          problems.push(reason);
+          refusals.push({ cell: index, reason });
+        } else if ('error' in found) {
           problems.push(`the SQL does not parse: ${found.message}`);
         } else {
           for (const read of found) {
@@ -76,15 +100,34 @@ export class Notebooks {
             problems.push(`reads ${shown}, which is not a table in this room`);
             missing.push({ cell: index, name: shown });
           }
+          if (problems.length === 0) {
+            const verdict = analyseCell(tree, { tables: policyTables, earlierOutputs: [...outputs], mode: state.policy.mode });
+            for (const problem of verdict.problems) {
+              const reason = problem.position === undefined ? problem.reason : `${problem.position}: ${problem.reason}`;
+              problems.push(reason);
+              refusals.push({ cell: index, reason });
+            }
+            // What k-suppression cannot count the worker would refuse at run time: say so now.
+            const guarded = verdict.ok && state.policy.mode === 'aggregate' ? guardTree(tree, policyTables) : null;
+            if (guarded !== null && !guarded.ok) {
+              for (const reason of guarded.reasons) {
+                problems.push(reason);
+                refusals.push({ cell: index, reason });
+              }
+            }
+          }
         }
       }
       if (cell.output !== null) {
         if (tables.has(cell.output)) problems.push(`its output ${cell.output} has the name of a table in this room`);
         outputs.add(cell.output);
+      } else if (cell.kind === 'sql') {
+        // The worker names an unnamed SQL cell's output cell_<n>; later cells may read it.
+        outputs.add(`cell_${index + 1}`);
       }
       cells.push({ index, kind: cell.kind, output: cell.output ?? '', reads, problems });
     }
-    return { cells, missing };
+    return { cells, missing, refusals };
   }
 
   async check(roomRef: string, source: string): Promise<NotebookCheck> {
@@ -107,12 +150,16 @@ export class Notebooks {
     const room = this.rooms.resolve(request.room);
     const state = this.rooms.requireActiveMember(room, me);
     const notebook = parseNotebook(request.source);
-    const { cells, missing } = await this.checkCells(notebook, state);
+    const { cells, missing, refusals } = await this.checkCells(notebook, state);
     const first = missing[0];
     if (first !== undefined) {
       throw new CleanroomError('NOT_FOUND', `Cell ${first.cell + 1} reads ${first.name}, which is not a table in ${room.name}; nothing was added.`);
     }
     const refused = cells.find((cell) => cell.problems.length > 0);
+    const refusal = refusals[0];
+    if (refusal !== undefined && refused !== undefined && refusal.cell === refused.index) {
+      throw new CleanroomError('POLICY_REFUSED', `Cell ${refusal.cell + 1}: ${refusal.reason}; nothing was added.`);
+    }
     if (refused !== undefined) {
       throw new CleanroomError('BAD_REQUEST', `Cell ${refused.index + 1}: ${refused.problems[0] as string}; nothing was added.`);
     }
@@ -221,8 +268,7 @@ export class Notebooks {
   }
 
   private statusOf(state: RoomState, snapshotId: string): SnapshotView['status'] {
-    // Runs arrive in issue 5; until then no approval has been used.
-    return snapshotStatus(state, snapshotId, this.clock(), () => 0);
+    return snapshotStatus(state, snapshotId, this.clock(), this.runsUsed(state));
   }
 }
 

@@ -17,7 +17,7 @@ import { createReadStream } from 'node:fs';
 import { type FileHandle, open, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { hashCanonical } from '../../shared/canonical.js';
-import { type AssetDescriptor } from '../../shared/asset.js';
+import { type AssetDescriptor, type Payload } from '../../shared/asset.js';
 import { createHasher, randomBytes, toHex, hash } from '../../shared/crypto.js';
 import { CleanroomError } from '../../shared/errors.js';
 import {
@@ -37,6 +37,7 @@ import {
   readPacketLayout,
 } from '../../shared/packet.js';
 import { type SignedEntry } from '../../shared/room.js';
+import { type OutputRelease } from '../../shared/run.js';
 import { describeFileError, partialNameOf } from './files.js';
 
 /** Bytes per read and write when payloads are copied: big enough to be fast, small enough to not matter. */
@@ -407,4 +408,47 @@ export function payloadsToSend(
     }
   }
   return [...chosen.values()].sort((a, b) => a.descriptor.name.localeCompare(b.descriptor.name) || a.id.localeCompare(b.id));
+}
+
+// ---- Release payloads -------------------------------------------------------------------------------
+//
+// A runner's release of a run's outputs (output.released) travels like an asset payload: in the
+// packet header its `asset` field holds the run id, and the entry plays the descriptor's part
+// (payload hash, size and chunk size). Only a recipient of the release can open it.
+
+export interface RoomRelease {
+  /** The run id: the payload ref's `asset`. */
+  readonly run: string;
+  readonly runner: string;
+  readonly release: OutputRelease;
+  /** What the importer checks the payload against, in the shape of an asset descriptor's. */
+  readonly descriptor: { readonly name: string; readonly payload: Payload };
+}
+
+/** Every release of run outputs in these (valid) entries, by run id. */
+export function releasesIn(entries: readonly SignedEntry[]): Map<string, RoomRelease> {
+  const releases = new Map<string, RoomRelease>();
+  for (const signed of entries) {
+    const { body, author } = signed.entry;
+    if (body.type !== 'output.released' || releases.has(body.release.run)) continue;
+    const { release } = body;
+    releases.set(release.run, {
+      run: release.run,
+      runner: author,
+      release,
+      descriptor: {
+        name: `outputs of run ${release.run.slice(0, 8)}`,
+        payload: { hash: release.payload.hash, size: release.payload.size, encryption: 'secretstream-xchacha20poly1305/1', chunkSize: release.payload.chunkSize },
+      },
+    });
+  }
+  return releases;
+}
+
+/** The release payloads a packet from `me` to `recipients` carries: my releases addressed to any of them, by run id. */
+export function releasePayloadsToSend(entries: readonly SignedEntry[], me: string, recipients: readonly string[]): RoomRelease[] {
+  const wanted = new Set(recipients);
+  return [...releasesIn(entries).values()]
+    .filter((release) => release.runner === me && release.release.recipients.some((key) => wanted.has(key)))
+    .sort((a, b) => a.run.localeCompare(b.run));
 }

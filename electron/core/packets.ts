@@ -1,5 +1,6 @@
 // Packets in and out: the only way rooms change from outside this home. An export carries every
-// entry this home holds for the room, and the payloads of my assets that its recipients need; an
+// entry this home holds for the room, and the payloads of my assets that its recipients need (and
+// of my releases of run outputs addressed to them: the payload ref's asset is then the run id); an
 // import is checked in full before anything is stored, its entries stored in one transaction and
 // its payloads renamed into the vault only after that transaction, so a refused packet leaves the
 // home exactly as it was. Packet files are streamed (electron/core/packet-stream.ts): a payload
@@ -32,6 +33,8 @@ import {
   type OutgoingPayload,
   packetRefusal,
   payloadsToSend,
+  releasePayloadsToSend,
+  releasesIn,
   type StagedPayload,
   stagePayloads,
   vaultPathFor,
@@ -139,6 +142,17 @@ export class Packets {
       source: this.payloadFileOf(asset.descriptor.payload.hash) ?? vaultPathFor(this.vaultDir, asset.descriptor.payload.hash),
       label: `${asset.descriptor.kind} ${asset.descriptor.name}`,
     }));
+    // Released run outputs go to their recipients like asset payloads (the ref's asset is the run id).
+    const releases = releasePayloadsToSend(entries, me.signPublicKey, recipients.map((member) => member.signPublicKey));
+    for (const release of releases) {
+      const { payload } = release.descriptor;
+      if (outgoing.some((other) => other.ref.hash === payload.hash)) continue;
+      outgoing.push({
+        ref: { asset: release.run, hash: payload.hash, size: payload.size },
+        source: this.payloadFileOf(payload.hash) ?? vaultPathFor(this.vaultDir, payload.hash),
+        label: release.descriptor.name,
+      });
+    }
     const head = encodePacketHead({
       room: room.id,
       sender: refOf(mine),
@@ -217,9 +231,11 @@ export class Packets {
     // Every room rule is checked before a payload byte is copied, so a packet refused for its
     // entries costs no copying; the transaction below checks again against the home as it is then.
     const first = this.plan(header, contents, me, now);
-    const descriptors = assetsIn([...(first.stored === null ? [] : this.rooms.entriesOf(roomId)), ...first.merged.accepted]);
+    const roomEntries = [...(first.stored === null ? [] : this.rooms.entriesOf(roomId)), ...first.merged.accepted];
+    const descriptors = assetsIn(roomEntries);
+    const releases = releasesIn(roomEntries);
     const staged = await stagePayloads(opened, this.vaultDir, {
-      nameOf: (asset) => descriptors.get(asset)?.descriptor.name,
+      nameOf: (asset) => descriptors.get(asset)?.descriptor.name ?? releases.get(asset)?.descriptor.name,
       locate: (payloadHash) => this.payloadFileOf(payloadHash) ?? vaultPathFor(this.vaultDir, payloadHash),
     });
     let result: ImportResult;
@@ -284,11 +300,13 @@ export class Packets {
     const refused = merged.refused.find((item) => !forked(item.entry));
     if (refused !== undefined) throw packetRefusal(refused.reason);
 
-    // Check 16: each payload belongs to an asset the room knows, with the descriptor's hash and size.
+    // Check 16: each payload belongs to an asset the room knows (or a release of run outputs), with
+    // the descriptor's (or the release entry's) hash and size.
     if (header.payloads.length > 0) {
       const assets = assetsIn([...known, ...merged.accepted]);
+      const releases = releasesIn([...known, ...merged.accepted]);
       try {
-        checkPayloadsAgainstDescriptors(header.payloads, (asset) => assets.get(asset)?.descriptor);
+        checkPayloadsAgainstDescriptors(header.payloads, (asset) => assets.get(asset)?.descriptor ?? releases.get(asset)?.descriptor);
       } catch (error) {
         if (error instanceof CleanroomError && error.code === 'BAD_PACKET') throw packetRefusal(error.message);
         throw error;

@@ -54,6 +54,11 @@ export interface WorkerRequestOptions {
   readonly timeoutMs?: number;
   /** Called for each `progress` message the worker sends about this request, in order. */
   readonly onProgress?: (progress: WorkerProgress) => void;
+  /**
+   * Aborting it kills the worker (nothing it held survives) and rejects with CANCELLED once the
+   * process is gone; the next request starts a new worker.
+   */
+  readonly signal?: AbortSignal;
 }
 
 export interface WorkerHandshake {
@@ -73,6 +78,8 @@ function checkTimeout(name: string, value: number): number {
   }
   return value;
 }
+
+const cancelled = (): CleanroomError => new CleanroomError('CANCELLED', 'Cancelled: the DuckDB worker was stopped; nothing it held was kept.');
 
 const describeExit = (exit: WorkerExit): string =>
   exit.signal !== null ? `signal ${exit.signal}` : exit.code !== null ? `exit code ${exit.code}` : 'no exit status';
@@ -139,31 +146,58 @@ class WorkerProcess {
     request: WorkerRequest,
     timeoutMs: number,
     onProgress?: (progress: WorkerProgress) => void,
+    signal?: AbortSignal,
   ): Promise<WorkerResult> {
     return new Promise((resolve, reject) => {
       if (this.#state !== 'running') {
         reject(this.#endReason ?? new CleanroomError('WORKER_CRASHED', 'The DuckDB worker stopped before the request was sent.'));
         return;
       }
-      const timer = setTimeout(() => {
+      if (signal?.aborted === true) {
+        reject(cancelled());
+        return;
+      }
+      /** Ends this request alone: the process is killed for it, and the request fails with `error` once it is gone. */
+      const stopFor = (why: string, error: CleanroomError): void => {
+        const pending = this.#pending.get(request.id);
+        if (pending === undefined) return;
         this.#pending.delete(request.id);
-        this.end(new CleanroomError('WORKER_CRASHED', 'The DuckDB worker was restarted because another request timed out.'));
-        // Reject only once the process is really gone, so "timed out" also means "killed".
-        void this.exited.then(() =>
-          reject(
+        clearTimeout(pending.timer);
+        signal?.removeEventListener('abort', onAbort);
+        this.end(new CleanroomError('WORKER_CRASHED', `The DuckDB worker was restarted because another request ${why}.`));
+        // Reject only once the process is really gone, so "timed out" or "cancelled" also means "killed".
+        void this.exited.then(() => reject(error));
+      };
+      const onAbort = (): void => stopFor('was cancelled', cancelled());
+      const timer = setTimeout(
+        () =>
+          stopFor(
+            'timed out',
             new CleanroomError(
               'WORKER_TIMEOUT',
               `The DuckDB worker did not answer within ${timeoutMs} ms, so it was stopped; the next request starts a new one.`,
             ),
           ),
-        );
-      }, timeoutMs);
-      this.#pending.set(request.id, { kind: request.kind, timer, onProgress, resolve, reject });
+        timeoutMs,
+      );
+      const settle = {
+        resolve: (result: WorkerResult) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(result);
+        },
+        reject: (error: CleanroomError) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(error);
+        },
+      };
+      this.#pending.set(request.id, { kind: request.kind, timer, onProgress, ...settle });
+      signal?.addEventListener('abort', onAbort, { once: true });
       try {
         this.#channel.send(request);
       } catch {
         this.#pending.delete(request.id);
         clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
         const reason = new CleanroomError('WORKER_CRASHED', 'The DuckDB worker could not be reached; the next request starts a new one.');
         this.end(reason);
         reject(reason);
@@ -296,15 +330,17 @@ export class WorkerHost {
   /**
    * Sends one request and resolves with the result for its kind. Rejects with the worker's own
    * error (e.g. BAD_REQUEST, INTERNAL "query failed: Binder Error"), WORKER_TIMEOUT (the worker
-   * was killed), WORKER_CRASHED (it died meanwhile) or WORKER_UNAVAILABLE (it could not start).
+   * was killed), CANCELLED (options.signal aborted; the worker was killed), WORKER_CRASHED (it died
+   * meanwhile) or WORKER_UNAVAILABLE (it could not start).
    */
   async request<R extends WorkerRequestInput>(message: R, options: WorkerRequestOptions = {}): Promise<WorkerResultFor<R['kind']>> {
     const timeoutMs = checkTimeout('timeoutMs', options.timeoutMs ?? this.#defaultTimeoutMs);
     const parsed = parseWorkerRequest({ ...message, id: this.#nextId++ });
     if (!parsed.ok) throw new CleanroomError('BAD_REQUEST', `Invalid worker request: ${parsed.issue.message}`);
+    if (options.signal?.aborted === true) throw cancelled();
     const worker = await this.#running();
     // The process checked that the result's kind matches the request's.
-    return (await worker.request(parsed.value, timeoutMs, options.onProgress)) as WorkerResultFor<R['kind']>;
+    return (await worker.request(parsed.value, timeoutMs, options.onProgress, options.signal)) as WorkerResultFor<R['kind']>;
   }
 
   /** Kills the worker, if any, and waits until it is gone. Pending requests fail with WORKER_UNAVAILABLE. */

@@ -26,6 +26,7 @@ import {
 } from '../../shared/worker-protocol.js';
 import { type EngineLimits, engineBaseConfig } from './file-engine.js';
 import { importTable, inspectSource, type ProgressSink } from './import.js';
+import { runNotebook } from './run.js';
 import { packVolume } from './volume.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -174,6 +175,8 @@ function startServing(transport: ParentTransport, connection: DuckDBConnection, 
   // Imports and volumes use their own short-lived engines; they queue behind each other (each
   // wants both cores) but not behind queries. Inspections are quick and run at once.
   let jobQueue: Promise<void> = Promise.resolve();
+  // Runs have their own queue, one at a time: each opens its own DuckDB with the run's memory limit.
+  let runQueue: Promise<void> = Promise.resolve();
   const progressOf =
     (id: number): ProgressSink =>
     (progress) =>
@@ -209,6 +212,11 @@ function startServing(transport: ParentTransport, connection: DuckDBConnection, 
       case 'packVolume':
         jobQueue = jobQueue.then(async () => {
           transport.send(await runFileRequest(request.id, () => packVolume(request, progressOf(request.id)), 'volume packing'));
+        });
+        return;
+      case 'run':
+        runQueue = runQueue.then(async () => {
+          transport.send(await runFileRequest(request.id, () => runNotebook(limits, request, progressOf(request.id)), 'run'));
         });
         return;
     }

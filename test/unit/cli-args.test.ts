@@ -132,3 +132,65 @@ describe('cli args: usage errors', () => {
     }
   });
 });
+
+describe('cli args: runs, outputs and receipts', () => {
+  it('parses run ROOM SNAPSHOT, and run list ROOM as the listing', () => {
+    assert.deepEqual(run(['run', 'Readmissions', '3f2a9c']).command, { name: 'run', room: 'Readmissions', snapshot: '3f2a9c' });
+    assert.deepEqual(run(['run', 'list', 'Readmissions']).command, { name: 'run list', room: 'Readmissions' });
+    assert.equal(run(['--json', 'run', 'list', 'R']).settings.json, true);
+  });
+
+  it('parses output list, show with each format, and release', () => {
+    assert.deepEqual(run(['output', 'list', 'R']).command, { name: 'output list', room: 'R' });
+    assert.deepEqual(run(['output', 'show', 'R', 'rates']).command, { name: 'output show', room: 'R', output: 'rates', format: 'table' });
+    for (const format of ['table', 'csv', 'json']) {
+      assert.deepEqual(run(['output', 'show', 'R', '3f2a9c:rates', '--format', format]).command, {
+        name: 'output show',
+        room: 'R',
+        output: '3f2a9c:rates',
+        format,
+      });
+    }
+    assert.deepEqual(run(['output', 'release', 'R', '3f2a9c', '--out', 'out.cleanroom']).command, {
+      name: 'output release',
+      room: 'R',
+      run: '3f2a9c',
+      out: 'out.cleanroom',
+    });
+  });
+
+  it('parses receipt save and receipt verify', () => {
+    assert.deepEqual(run(['receipt', 'save', 'R', '3f2a9c', '--out', 'r.cleanroom-receipt']).command, {
+      name: 'receipt save',
+      room: 'R',
+      run: '3f2a9c',
+      out: 'r.cleanroom-receipt',
+    });
+    assert.deepEqual(run(['receipt', 'verify', 'r.cleanroom-receipt']).command, { name: 'receipt verify', file: 'r.cleanroom-receipt' });
+  });
+
+  it('refuses a bad --format, a missing --out, and missing or extra arguments', () => {
+    usageError(['output', 'show', 'R', 'rates', '--format', 'xlsx'], /--format must be table, csv, json, not "xlsx"/);
+    usageError(['output', 'release', 'R', '3f2a9c'], /`cleanroom output release` needs --out/);
+    usageError(['receipt', 'save', 'R', '3f2a9c', '--out='], /--out needs a non-empty value/);
+    usageError(['run'], /`cleanroom run` needs ROOM SNAPSHOT/);
+    usageError(['run', 'R'], /`cleanroom run` needs SNAPSHOT/);
+    usageError(['run', 'list'], /`cleanroom run list` needs ROOM/);
+    usageError(['run', 'list', 'R', 'extra'], /unexpected argument "extra" after `cleanroom run list`/);
+    usageError(['receipt', 'verify'], /`cleanroom receipt verify` needs F/);
+    usageError(['output'], /`cleanroom output` needs a subcommand: list, show, release/);
+    usageError(['receipt', 'check', 'f'], /unknown command "receipt check"; receipt subcommands are: save, verify/);
+    usageError(['run', 'R', 'abc123', '--format', 'csv'], /--format is not an option of `cleanroom run`/);
+  });
+
+  it('answers help for a command without its arguments, and lists the new commands', () => {
+    assert.deepEqual(parseArgs(['run', '--help']), { kind: 'help', topic: 'run' });
+    assert.deepEqual(parseArgs(['run', 'list', '--help']), { kind: 'help', topic: 'run list' });
+    assert.deepEqual(parseArgs(['room', 'show', '--help']), { kind: 'help', topic: 'room show' });
+    assert.deepEqual(parseArgs(['output', '--help']), { kind: 'help', topic: 'output' });
+    assert.match(helpText('output show'), /Usage: cleanroom output show ROOM OUTPUT \[--format FORMAT\]/);
+    assert.match(helpText('run'), /Ctrl-C cancels/);
+    assert.match(helpText('receipt'), /receipt verify/);
+    assert.ok(helpText(null).includes(api['run.list'].summary));
+  });
+});

@@ -110,6 +110,10 @@ const attacks: [string, RegExp][] = [
   ['SELECT count(*) FROM admissions; SELECT count(*) FROM labs', /only a single SELECT is allowed in aggregate mode/],
   ['WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r) SELECT count(*) FROM r', /unknown SQL construct RECURSIVE_CTE_NODE/],
   ['SELECT region, count(*) FROM admissions, LATERAL (SELECT patient_id AS p) x GROUP BY region', /privacy unit patient_id|unknown column/],
+  ["SELECT region, sum(CASE WHEN age_band = '90+' THEN cost END) FROM admissions GROUP BY region", /aggregate sum may take a dimension only as a bare column/],
+  ['SELECT region, sum(cost * length(age_band)) FROM admissions GROUP BY region', /aggregate sum may take a dimension only as a bare column/],
+  ["SELECT region, avg(cost) FILTER (WHERE age_band = '90+') FROM admissions GROUP BY region", /FILTER over a dimension is not allowed/],
+  ["SELECT sum(x) FROM (SELECT CASE WHEN age_band = '90+' THEN cost END AS x FROM admissions)", /aggregate sum may take a dimension only as a bare column/],
 ];
 
 describe('policy: aggregate-mode attacks are refused with the reason', () => {
@@ -142,6 +146,8 @@ const legitimate: string[] = [
   'SELECT count(DISTINCT x) FROM (SELECT patient_id AS x FROM admissions)',
   'SELECT avg(s) FROM (SELECT region, sum(cost) AS s FROM admissions GROUP BY region)',
   'SELECT region, count(*) FROM admissions GROUP BY ROLLUP (region)',
+  "SELECT region, count(*) FROM admissions WHERE age_band = getvariable('band') GROUP BY region",
+  'SELECT region, avg(CAST(admitted AS DOUBLE)) AS share, count(DISTINCT age_band) AS bands FROM admissions GROUP BY region',
 ];
 
 describe('policy: legitimate aggregate cells pass', () => {
@@ -167,6 +173,25 @@ describe('policy: legitimate aggregate cells pass', () => {
   it('lets a later cell read an earlier output freely, but not with a star', async () => {
     assert.equal((await verdict('SELECT region, n FROM prior_rates WHERE n > 20')).ok, true);
     assert.equal((await verdict('SELECT * FROM prior_rates')).ok, false);
+  });
+});
+
+describe('policy: renamed columns of a table with a hidden column', () => {
+  // The run's view has no hidden column, so `t AS x(a, b, c)` renames the visible columns in order.
+  const context: PolicyContext = {
+    tables: [{ name: 't', allowMinMax: false, columns: [{ name: 'd1', role: 'dimension' }, { name: 'secret', role: 'hidden' }, { name: 'd2', role: 'dimension' }, { name: 'pid', role: 'privacy_unit' }] }],
+    earlierOutputs: [],
+    mode: 'aggregate',
+  };
+
+  it('sees the third name as the privacy unit, not as the dimension behind the hidden column', async () => {
+    const result = await verdict('SELECT c, count(*) FROM t AS x(a, b, c) GROUP BY c', context);
+    assert.ok(result.problems.some((p) => /privacy unit pid cannot be a group key/.test(p.reason)), result.problems.map((p) => p.reason).join(' | '));
+  });
+
+  it('still refuses the hidden column by its own name', async () => {
+    const result = await verdict('SELECT a, count(*) FROM t AS x(a, b) WHERE x.secret IS NULL GROUP BY a', context);
+    assert.ok(result.problems.some((p) => /column secret is hidden/.test(p.reason)));
   });
 });
 

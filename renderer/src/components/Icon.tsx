@@ -29,7 +29,11 @@ export type IconName =
   | 'pen'
   | 'table'
   | 'notebook'
-  | 'key';
+  | 'key'
+  | 'play'
+  | 'chart'
+  | 'receipt'
+  | 'send';
 
 const paths: Record<IconName, ReactNode> = {
   rooms: (
@@ -197,6 +201,29 @@ const paths: Record<IconName, ReactNode> = {
       <path d="M11 11.2L19.5 3" />
       <path d="M16 6.5l2.5 2.5" />
       <path d="M14 8.5l2 2" />
+    </>
+  ),
+  play: <path d="M7.5 5v14l11-7z" />,
+  chart: (
+    <>
+      <path d="M4 4v16h16" />
+      <path d="M8.5 16v-5" />
+      <path d="M12.5 16V8" />
+      <path d="M16.5 16v-3" />
+    </>
+  ),
+  receipt: (
+    <>
+      <path d="M6 3.5h12v17l-2-1.5-2 1.5-2-1.5-2 1.5-2-1.5-2 1.5z" />
+      <path d="M9 8.5h6" />
+      <path d="M9 12h6" />
+      <path d="M9 15.5h3.5" />
+    </>
+  ),
+  send: (
+    <>
+      <path d="M20.5 3.5L10 14" />
+      <path d="M20.5 3.5l-6.5 17-4-6.5-6.5-4z" />
     </>
   ),
 };

@@ -1,5 +1,5 @@
 // A room's notebooks: the snapshots added so far with their approval status, a new notebook, or
-// one snapshot. Which of these shows is held by the room overview, so the tab keeps its place.
+// one snapshot (where its runner runs it). Which of these shows is held by the room overview, so the tab keeps its place.
 import { type SnapshotSummary, type SnapshotView } from '../../../shared/approval-status.js';
 import { type AssetView } from '../../../shared/asset.js';
 import { type RoomDetail } from '../../../shared/room.js';
@@ -25,9 +25,13 @@ export interface NotebooksPanelProps {
   readonly assets: Loader<{ assets: AssetView[] }>;
   readonly view: NotebooksView;
   readonly onView: (view: NotebooksView) => void;
+  /** Opens a run (its outputs and receipt) in the Runs tab. */
+  readonly onShowRun: (run: string) => void;
+  /** A run of a snapshot ended: the room's runs and outputs changed. */
+  readonly onRunEnded: () => void;
 }
 
-export function NotebooksPanel({ room, snapshots, assets, view, onView }: NotebooksPanelProps) {
+export function NotebooksPanel({ room, snapshots, assets, view, onView, onShowRun, onRunEnded }: NotebooksPanelProps) {
   const { summary } = room;
   const canWrite = summary.status === 'active' && summary.myStatus === 'joined';
 
@@ -40,6 +44,8 @@ export function NotebooksPanel({ room, snapshots, assets, view, onView }: Notebo
         initial={view.added}
         onBack={() => onView({ kind: 'list' })}
         onChanged={snapshots.reload}
+        onShowRun={onShowRun}
+        onRunEnded={onRunEnded}
       />
     );
   }

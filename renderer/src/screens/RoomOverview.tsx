@@ -1,6 +1,7 @@
 // One room: who is in it (with fingerprints to compare), its policy, amendments, status and
 // history, and the next thing this member should do (join, or carry a packet to the others);
-// then, under their own tabs, its tables and volumes and its notebooks with their approvals.
+// then, under their own tabs, its tables and volumes, its notebooks with their approvals, its runs
+// (with receipts and release) and the output tables this member can read.
 import { type FormEvent, type ReactNode, useCallback, useEffect, useId, useRef, useState } from 'react';
 import { type AmendmentView, type RoomDetail } from '../../../shared/room.js';
 import { useApi } from '../ApiContext.js';
@@ -33,11 +34,13 @@ import { useAction } from '../useAction.js';
 import { useLoaded } from '../useLoaded.js';
 import { AssetsPanel } from './AssetsPanel.js';
 import { NotebooksPanel, type NotebooksView } from './NotebooksPanel.js';
+import { OutputsPanel, type OutputsView } from './OutputsPanel.js';
+import { RunsPanel, type RunsView } from './RunsPanel.js';
 import { PacketPrompt } from './PacketPrompt.js';
 import { WritePacketForm } from './WritePacketForm.js';
 
-/** The room's sections: its members and history, its data, its code. */
-type RoomTab = 'overview' | 'assets' | 'notebooks';
+/** The room's sections: its members and history, its data, its code, its runs and their outputs. */
+type RoomTab = 'overview' | 'assets' | 'notebooks' | 'runs' | 'outputs';
 
 /** What this member just did that the others can only learn from a packet. */
 type NextStep = 'invite' | 'joined' | 'left' | null;
@@ -56,6 +59,10 @@ export function RoomOverview({ roomId, justCreated, onBack }: RoomOverviewProps)
   const [notebooksView, setNotebooksView] = useState<NotebooksView>({ kind: 'list' });
   const assets = useLoaded(useCallback(() => api['asset.list']({ room: roomId }), [api, roomId]));
   const snapshots = useLoaded(useCallback(() => api['notebook.list']({ room: roomId }), [api, roomId]));
+  const runs = useLoaded(useCallback(() => api['run.list']({ room: roomId }), [api, roomId]));
+  const outputs = useLoaded(useCallback(() => api['output.list']({ room: roomId }), [api, roomId]));
+  const [runsView, setRunsView] = useState<RunsView>({ kind: 'list' });
+  const [outputsView, setOutputsView] = useState<OutputsView>({ kind: 'list' });
   const tabsId = useId();
 
   const back = <BackLink label="Rooms" onClick={onBack} testId="back-to-rooms" />;
@@ -94,11 +101,31 @@ export function RoomOverview({ roomId, justCreated, onBack }: RoomOverviewProps)
     { id: 'overview', label: 'Overview' },
     { id: 'assets', label: 'Assets', count: assets.loaded.state === 'ready' ? assets.loaded.value.assets.length : null },
     { id: 'notebooks', label: 'Notebooks', count: snapshots.loaded.state === 'ready' ? snapshots.loaded.value.snapshots.length : null },
+    { id: 'runs', label: 'Runs', count: runs.loaded.state === 'ready' ? runs.loaded.value.runs.length : null },
+    { id: 'outputs', label: 'Outputs', count: outputs.loaded.state === 'ready' ? outputs.loaded.value.outputs.length : null },
   ];
   const selectTab = (next: RoomTab) => {
-    // The Notebooks tab opens on its list when chosen again, as a top-level tab should.
-    if (next === 'notebooks' && tab === 'notebooks') setNotebooksView({ kind: 'list' });
+    // A tab opens on its list when chosen again, as a top-level tab should.
+    if (next === tab) {
+      if (next === 'notebooks') setNotebooksView({ kind: 'list' });
+      if (next === 'runs') setRunsView({ kind: 'list' });
+      if (next === 'outputs') setOutputsView({ kind: 'list' });
+    }
+    // Runs and outputs change in core (a run ends, a packet brings a release): show them fresh.
+    if (next === 'runs' || next === 'outputs') {
+      runs.reload();
+      outputs.reload();
+    }
     setTab(next);
+  };
+  const runEnded = () => {
+    runs.reload();
+    outputs.reload();
+  };
+  const showRun = (run: string) => {
+    runEnded();
+    setRunsView({ kind: 'run', id: run });
+    setTab('runs');
   };
 
   return (
@@ -166,8 +193,18 @@ export function RoomOverview({ roomId, justCreated, onBack }: RoomOverviewProps)
         )}
         {tab === 'assets' && <AssetsPanel room={detail} assets={assets} />}
         {tab === 'notebooks' && (
-          <NotebooksPanel room={detail} snapshots={snapshots} assets={assets} view={notebooksView} onView={setNotebooksView} />
+          <NotebooksPanel
+            room={detail}
+            snapshots={snapshots}
+            assets={assets}
+            view={notebooksView}
+            onView={setNotebooksView}
+            onShowRun={showRun}
+            onRunEnded={runEnded}
+          />
         )}
+        {tab === 'runs' && <RunsPanel room={detail} runs={runs} outputs={outputs} assets={assets} view={runsView} onView={setRunsView} />}
+        {tab === 'outputs' && <OutputsPanel roomId={summary.id} outputs={outputs} view={outputsView} onView={setOutputsView} />}
       </div>
     </div>
   );

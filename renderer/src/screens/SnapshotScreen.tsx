@@ -1,7 +1,7 @@
 // One snapshot: the frozen code to review (read-only cells), its id (the hash every approval
 // names), who wrote it, who runs it and who receives the outputs, the assets it reads by hash,
 // and the approval matrix: every member's approval, its expiry and runs, and which data keys it
-// released to the runner. Here a member approves or revokes.
+// released to the runner. Here a member approves or revokes, and the runner runs it.
 import { type FormEvent, useCallback, useId, useState } from 'react';
 import { type SnapshotView } from '../../../shared/approval-status.js';
 import { type Cell } from '../../../shared/notebook.js';
@@ -33,6 +33,7 @@ import { memberAlias, packetRecipients } from '../rooms.js';
 import { useAction } from '../useAction.js';
 import { useLoaded } from '../useLoaded.js';
 import { PacketPrompt } from './PacketPrompt.js';
+import { RunCard } from './RunCard.js';
 
 /** What this member just did that the others learn only from a packet. */
 type Done = 'added' | 'approved' | 'revoked' | null;
@@ -45,9 +46,13 @@ export interface SnapshotScreenProps {
   readonly onBack: () => void;
   /** After approve or revoke, so the list's counts follow. */
   readonly onChanged: () => void;
+  /** Opens a run (its outputs and receipt) in the Runs tab. */
+  readonly onShowRun: (run: string) => void;
+  /** A run ended: the room's runs and outputs changed. */
+  readonly onRunEnded: () => void;
 }
 
-export function SnapshotScreen({ room, snapshotId, initial, onBack, onChanged }: SnapshotScreenProps) {
+export function SnapshotScreen({ room, snapshotId, initial, onBack, onChanged, onShowRun, onRunEnded }: SnapshotScreenProps) {
   const api = useApi();
   const roomId = room.summary.id;
   const snapshot = useLoaded(useCallback(() => api['notebook.show']({ room: roomId, snapshot: snapshotId }), [api, roomId, snapshotId]));
@@ -114,6 +119,17 @@ export function SnapshotScreen({ room, snapshotId, initial, onBack, onChanged }:
 
       <SnapshotFacts view={view} />
       <CanRunBanner view={view} />
+      <RunCard
+        view={view}
+        room={room}
+        onShowRun={onShowRun}
+        onRunEnded={() => {
+          // A run uses one run of each approval: the matrix's "runs left" changed.
+          snapshot.reload();
+          onChanged();
+          onRunEnded();
+        }}
+      />
       <ApprovalMatrix view={view} room={room} />
       <MyApproval view={view} room={room} onChanged={changed} />
       <ReferencedAssets view={view} room={room} />

@@ -1,7 +1,9 @@
 // Writes a packet for a room: this member's feed, signed and encrypted for the other members, as a
 // download or straight into a folder (a USB stick, a shared folder). Used by the room overview
-// (inviting, announcing a join) and by the Exchange outbox.
-import { type FormEvent, useId, useRef, useState } from 'react';
+// (inviting, announcing a join), the Exchange outbox and, with its own writer, to release a run's
+// outputs (output.release: the snapshot decides who receives it).
+import { type FormEvent, useCallback, useId, useRef, useState } from 'react';
+import { type Result } from '../../../shared/errors.js';
 import { type ExportResult, type RoomDetail } from '../../../shared/room.js';
 import { useApi } from '../ApiContext.js';
 import { Button } from '../components/Button.js';
@@ -18,16 +20,28 @@ import { useAction } from '../useAction.js';
 
 type Destination = 'download' | 'folder';
 
+/** Writes some other packet than packet.export's: to `outPath`, or returned for download when absent. */
+export type PacketWriter = (outPath: string | undefined) => Promise<Result<ExportResult>>;
+
 export interface WritePacketFormProps {
   readonly room: RoomDetail;
   readonly submitLabel?: string;
   /** Called after a packet was written or downloaded. */
   readonly onWritten?: (result: ExportResult) => void;
+  /** Writes this packet instead of the member's feed; its recipients are not chosen here. */
+  readonly writer?: PacketWriter;
+  readonly errorTitle?: string;
 }
 
-export function WritePacketForm({ room, submitLabel = 'Write packet', onWritten }: WritePacketFormProps) {
+export function WritePacketForm({ room, submitLabel = 'Write packet', onWritten, writer, errorTitle = 'No packet was written' }: WritePacketFormProps) {
   const api = useApi();
-  const write = useAction(api['packet.export']);
+  const exportFeed = api['packet.export'];
+  const write = useAction(
+    useCallback(
+      (request: { room: string; to?: string[]; outPath?: string }) => (writer !== undefined ? writer(request.outPath) : exportFeed(request)),
+      [writer, exportFeed],
+    ),
+  );
   const [destination, setDestination] = useState<Destination>('download');
   const [folder, setFolder] = useState(rememberedPacketFolder);
   const [folderError, setFolderError] = useState<string | null>(null);
@@ -146,7 +160,7 @@ export function WritePacketForm({ room, submitLabel = 'Write packet', onWritten 
         />
       )}
 
-      {recipients.length > 1 && (
+      {writer === undefined && recipients.length > 1 && (
         <fieldset className="choice-group">
           <legend className="field-label">For</legend>
           <p className="field-hint">Leave all unticked to write it for every other member.</p>
@@ -166,7 +180,7 @@ export function WritePacketForm({ room, submitLabel = 'Write packet', onWritten 
         </fieldset>
       )}
 
-      <ErrorNotice error={write.error} title="No packet was written" testId="packet-error" />
+      <ErrorNotice error={write.error} title={errorTitle} testId="packet-error" />
       {written !== null && <PacketWritten result={written.result} downloaded={written.downloaded} />}
 
       <div className="form-actions">

@@ -1,0 +1,358 @@
+// Story 1 of DESIGN.md, "joint analysis", through the UI of two parties on two homes. St Mary
+// Hospital and Acme Insurance form a room; each adds a table and sees only the other's columns.
+// The insurer writes a notebook (join on patient id, readmission rate by age band and plan) and
+// adds it; the hospital reads the code and approves. The insurer runs it, watching its progress,
+// and sees the output table (groups of fewer than k = 10 patients suppressed, and counted) beside
+// its chart; verifies the run's receipt, saves it, exports the CSV and releases the outputs. The
+// hospital imports the release and sees the same table and chart, and the run in the history.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { $, browser, expect } from '@wdio/globals';
+import { openApp } from '../support/app.js';
+import { downloadedNames, waitForDownload } from '../support/downloads.js';
+import { formRoom, hospitalParty, importPacketAndOpenRoom, insurerParty, type Party, use, writePacketToFolder } from '../support/parties.js';
+import { allByTestId, byTestId, saveFullScreenshot, typeInto } from '../support/ui.js';
+
+const insurer: Party = insurerParty();
+const hospital: Party = hospitalParty();
+
+/** Values only in one party's file: they must never appear on the other's screen. */
+const hospitalMarker = 'WARD-OMEGA-4417';
+const insurerMarker = 'bob.marker@acme.example';
+
+/**
+ * Patients per age band and plan, and how many of them were readmitted. Groups of fewer than 10
+ * patients (35-49 Plus, 65+ Basic) are below the room's k and must be suppressed.
+ */
+const groups = [
+  { band: '18-34', plan: 'Basic', patients: 14, readmitted: 2 },
+  { band: '18-34', plan: 'Plus', patients: 12, readmitted: 3 },
+  { band: '35-49', plan: 'Basic', patients: 15, readmitted: 6 },
+  { band: '35-49', plan: 'Plus', patients: 6, readmitted: 1 },
+  { band: '50-64', plan: 'Basic', patients: 11, readmitted: 4 },
+  { band: '50-64', plan: 'Plus', patients: 13, readmitted: 5 },
+  { band: '65+', plan: 'Basic', patients: 4, readmitted: 2 },
+  { band: '65+', plan: 'Plus', patients: 16, readmitted: 8 },
+];
+const kept = groups.filter((group) => group.patients >= 10);
+
+interface Patient {
+  readonly id: string;
+  readonly band: string;
+  readonly plan: string;
+  readonly readmitted: boolean;
+}
+
+function patients(): Patient[] {
+  const all: Patient[] = [];
+  for (const group of groups) {
+    for (let index = 0; index < group.patients; index++) {
+      all.push({ id: `P${String(all.length + 1).padStart(4, '0')}`, band: group.band, plan: group.plan, readmitted: index < group.readmitted });
+    }
+  }
+  return all;
+}
+
+function admissionsCsv(): string {
+  const lines = ['patient_id,age_band,ward,readmitted'];
+  patients().forEach((patient, index) => {
+    lines.push(`${patient.id},${patient.band},${index === 3 ? hospitalMarker : `W${(index % 4) + 1}`},${patient.readmitted ? 1 : 0}`);
+  });
+  // A patient the insurer does not cover: the join leaves them out.
+  lines.push('P9999,18-34,W1,1');
+  return `${lines.join('\n')}\n`;
+}
+
+function policiesCsv(): string {
+  const lines = ['patient_id,email,plan'];
+  patients().forEach((patient, index) => {
+    lines.push(`${patient.id},${index === 5 ? insurerMarker : `member${index}@acme.example`},${patient.plan}`);
+  });
+  return `${lines.join('\n')}\n`;
+}
+
+const outputName = 'readmissions_by_band_plan';
+const notebookName = 'Readmission rate by age band and plan';
+const notebookSource = [
+  '-- %% [markdown]',
+  '-- # Readmission rate by age band and plan',
+  "-- Joins the hospital's admissions with the insurer's policies on patient id.",
+  '',
+  `-- %% output=${outputName}`,
+  'SELECT a.age_band, p.plan, count(*) AS patients, avg(a.readmitted) AS readmission_rate',
+  'FROM admissions a',
+  'JOIN policies p ON a.patient_id = p.patient_id',
+  'GROUP BY a.age_band, p.plan',
+  'ORDER BY a.age_band, p.plan',
+].join('\n');
+
+const asset = (name: string) => $(`[data-testid="asset"][data-name="${name}"]`);
+const schemaRow = (column: string) => $(`[data-testid="schema-row"][data-column="${column}"]`);
+const approvalRow = (alias: string) => $(`[data-testid="approval-row"][data-alias="${alias}"]`);
+
+async function openTab(tab: 'overview' | 'assets' | 'notebooks' | 'runs' | 'outputs'): Promise<void> {
+  await byTestId(`tab-${tab}`).click();
+  await expect(byTestId(`tab-${tab}`)).toHaveAttribute('aria-selected', 'true');
+  await expect(byTestId('room-screen')).toHaveAttribute('data-tab', tab);
+}
+
+/** Through the Assets tab, with a typed path: Inspect, roles, name, import; waits for the new card. */
+async function importTable(file: string, name: string, roles: Record<string, string>): Promise<void> {
+  await openTab('assets');
+  await byTestId('add-table-button').click();
+  await typeInto('table-path', file);
+  await byTestId('table-inspect').click();
+  await byTestId('schema-review').waitForDisplayed();
+  for (const [column, role] of Object.entries(roles)) {
+    const select = schemaRow(column).$('[data-testid="schema-role"]');
+    await select.selectByAttribute('value', role);
+    await expect(select).toHaveAttribute('data-role', role);
+  }
+  await typeInto('table-name', name);
+  await byTestId('table-import-submit').click();
+  await byTestId('asset-next-step').waitForDisplayed();
+  await expect(asset(name)).toHaveAttribute('data-mine', 'true');
+}
+
+/** The output viewer's rendered rows as arrays of cell texts. */
+async function renderedRows(): Promise<string[][]> {
+  return browser.execute(() =>
+    Array.from(document.querySelectorAll('[data-testid="output-table"] [data-testid="data-row"]'))
+      .sort((a, b) => Number(a.getAttribute('data-row')) - Number(b.getAttribute('data-row')))
+      .map((row) => Array.from(row.querySelectorAll('[data-testid="data-cell"]')).map((cell) => cell.textContent ?? '')),
+  );
+}
+
+/** Checks what the viewer shows for the story's output: the kept groups, the count suppressed, and a grouped bar chart. */
+async function expectStoryOutput(): Promise<void> {
+  const viewer = byTestId('output-viewer');
+  await viewer.waitForDisplayed();
+  await expect(viewer).toHaveAttribute('data-output', outputName);
+  await expect(byTestId('output-rows')).toHaveText(`${kept.length} rows`);
+  await expect(byTestId('output-suppressed')).toHaveAttribute('data-count', String(groups.length - kept.length));
+  await expect(byTestId('output-suppressed')).toHaveText('2 rows suppressed');
+
+  const columns = await allByTestId('data-column').map((column) => column.getAttribute('data-column'));
+  expect(columns).toEqual(['age_band', 'plan', 'patients', 'readmission_rate']);
+  await browser.waitUntil(async () => (await renderedRows()).length === kept.length && !(await renderedRows()).some((row) => row.includes('')), {
+    timeoutMsg: 'The output rows were not shown.',
+  });
+  const rows = await renderedRows();
+  expect(rows.map((row) => [row[0], row[1], row[2]])).toEqual(kept.map((group) => [group.band, group.plan, String(group.patients)]));
+  rows.forEach((row, index) => {
+    const group = kept[index] as (typeof kept)[number];
+    expect(Number(row[3])).toBeCloseTo(group.readmitted / group.patients, 6);
+  });
+  // The suppressed groups are nowhere in the table.
+  expect(rows.some((row) => row[0] === '35-49' && row[1] === 'Plus')).toBe(false);
+  expect(rows.some((row) => row[0] === '65+' && row[1] === 'Basic')).toBe(false);
+
+  // Bars for the category columns, a bar per plan within each age band, drawing the rate.
+  await expect(byTestId('output-chart-panel')).toHaveAttribute('data-kind', 'bar');
+  await expect(byTestId('output-chart')).toHaveAttribute('data-kind', 'bar');
+  const legend = await allByTestId('chart-legend-item').map((item) => item.getText());
+  expect(legend).toEqual(['Basic', 'Plus']);
+  await expect(byTestId('chart-measure')).toHaveValue('3');
+  const bars = await allByTestId('chart-bar').map(async (bar) => ({
+    group: await bar.getAttribute('data-group'),
+    series: await bar.getAttribute('data-series'),
+    value: Number(await bar.getAttribute('data-value')),
+  }));
+  expect(bars.map((bar) => `${bar.group} ${bar.series}`).sort()).toEqual(kept.map((group) => `${group.band} ${group.plan}`).sort());
+  for (const bar of bars) {
+    const group = kept.find((candidate) => candidate.band === bar.group && candidate.plan === bar.series);
+    expect(bar.value).toBeCloseTo((group?.readmitted ?? NaN) / (group?.patients ?? NaN), 6);
+  }
+  // Each bar says what it is to assistive technology.
+  expect(await $('[data-testid="chart-bar"][data-group="65+"][data-series="Plus"] title').getProperty('textContent')).toBe('65+ · Plus: 0.5');
+  // The measure selector redraws the chart with the patient counts.
+  await byTestId('chart-measure').selectByAttribute('value', '2');
+  await expect($('[data-testid="chart-bar"][data-group="18-34"][data-series="Basic"]')).toHaveAttribute('data-value', '14');
+  await byTestId('chart-measure').selectByAttribute('value', '3');
+}
+
+describe('runs: story 1, joint analysis, from two tables to a released output chart', () => {
+  const stick = mkdtempSync(path.join(os.tmpdir(), 'cleanroom-e2e-stick-'));
+  const data = mkdtempSync(path.join(os.tmpdir(), 'cleanroom-e2e-data-'));
+  const policiesFile = path.join(data, 'policies.csv');
+  const admissionsFile = path.join(data, 'admissions.csv');
+  const downloaded: string[] = [];
+  let insurerPacket = '';
+  let hospitalPacket = '';
+  let releasePacket = '';
+
+  before(async () => {
+    writeFileSync(policiesFile, policiesCsv());
+    writeFileSync(admissionsFile, admissionsCsv());
+    insurer.app = await openApp();
+    hospital.app = await openApp({ window: 'new' });
+  });
+
+  after(async () => {
+    await insurer.app?.close();
+    await hospital.app?.close();
+    rmSync(stick, { recursive: true, force: true });
+    rmSync(data, { recursive: true, force: true });
+    // The downloads folder is shared by every spec of the run: leave it as it was.
+    for (const file of [...downloaded, insurer.cardPath, hospital.cardPath]) if (file !== undefined) rmSync(file, { force: true });
+  });
+
+  it('the hospital and the insurer form a room and each adds a table the other sees only the schema of', async () => {
+    await formRoom(insurer, hospital, { name: 'Readmissions study', site: 'St Mary × Acme', stick });
+    await expect(byTestId('policy-min-group-size')).toHaveText('10');
+
+    await importTable(policiesFile, 'policies', { patient_id: 'privacy_unit', email: 'hidden', plan: 'dimension' });
+    insurerPacket = await writePacketToFolder('asset-next-step', stick);
+
+    await use(hospital);
+    await importTable(admissionsFile, 'admissions', { patient_id: 'privacy_unit', age_band: 'dimension', ward: 'hidden', readmitted: 'measure' });
+    hospitalPacket = await writePacketToFolder('asset-next-step', stick);
+    await importPacketAndOpenRoom(insurerPacket);
+    await openTab('assets');
+    await expect(asset('policies')).toHaveAttribute('data-mine', 'false');
+    expect(await $('body').getText()).not.toContain(insurerMarker);
+
+    await use(insurer);
+    await importPacketAndOpenRoom(hospitalPacket);
+    await openTab('assets');
+    await expect(asset('admissions')).toHaveAttribute('data-mine', 'false');
+    expect(await $('body').getText()).not.toContain(hospitalMarker);
+  });
+
+  it('the insurer adds the notebook with both as recipients; the hospital reads it and approves', async () => {
+    await openTab('notebooks');
+    await byTestId('new-notebook-button').click();
+    await typeInto('notebook-name', notebookName);
+    await typeInto('notebook-source', notebookSource);
+    await browser.waitUntil(async () => (await byTestId('notebook-check').getAttribute('data-state')) === 'checked', {
+      timeoutMsg: 'The notebook was not checked.',
+    });
+    await byTestId(`notebook-recipient-${insurer.alias}`).click();
+    await byTestId(`notebook-recipient-${hospital.alias}`).click();
+    await byTestId('notebook-add').click();
+    await expect(byTestId('snapshot')).toHaveAttribute('data-state', 'ready');
+    await expect(byTestId('snapshot-recipients')).toHaveText(expect.stringContaining(hospital.alias));
+    // Not approved by the hospital yet: no Run button, the reason instead.
+    await expect(byTestId('run-card')).toHaveAttribute('data-state', 'waiting');
+    await expect(byTestId('run-start')).not.toExist();
+    await expect(byTestId('snapshot-reasons')).toHaveText(expect.stringContaining(hospital.alias));
+    insurerPacket = await writePacketToFolder('snapshot-next-step', stick);
+
+    await use(hospital);
+    await importPacketAndOpenRoom(insurerPacket);
+    await openTab('notebooks');
+    await $('[data-testid="snapshot-row"] [data-testid="snapshot-open"]').click();
+    await expect(byTestId('snapshot')).toHaveAttribute('data-state', 'ready');
+    await expect($('[data-testid="snapshot-cell"][data-kind="sql"]')).toHaveText(expect.stringContaining('JOIN policies p ON a.patient_id = p.patient_id'));
+    // The hospital is not the runner: it approves, it does not run.
+    await expect(byTestId('run-card')).not.toExist();
+    await byTestId('approve').click();
+    await expect(approvalRow(hospital.alias)).toHaveAttribute('data-state', 'approved');
+    hospitalPacket = await writePacketToFolder('snapshot-next-step', stick);
+  });
+
+  it('the insurer runs it, watching its progress, and sees the outputs with the rows suppressed', async () => {
+    await use(insurer);
+    await importPacketAndOpenRoom(hospitalPacket);
+    await openTab('notebooks');
+    await $('[data-testid="snapshot-row"] [data-testid="snapshot-open"]').click();
+    await expect(byTestId('snapshot')).toHaveAttribute('data-can-run', 'true');
+    await expect(byTestId('run-card')).toHaveAttribute('data-state', 'ready');
+    await expect(approvalRow(hospital.alias).$('[data-testid="approval-runs-left"]')).toHaveText('1');
+
+    // The progress bar may come and go faster than a poll: record that it appeared at all.
+    await browser.execute(() => {
+      const seen = (window as unknown as { runProgressSeen?: boolean }).runProgressSeen;
+      if (seen !== undefined) return;
+      (window as unknown as { runProgressSeen: boolean }).runProgressSeen = false;
+      new MutationObserver(() => {
+        if (document.querySelector('[data-testid="run-progress"]') !== null) (window as unknown as { runProgressSeen: boolean }).runProgressSeen = true;
+      }).observe(document.body, { childList: true, subtree: true });
+    });
+    await byTestId('run-start').click();
+    await byTestId('run-result').waitForDisplayed({ timeout: 120_000 });
+    expect(await browser.execute(() => (window as unknown as { runProgressSeen?: boolean }).runProgressSeen)).toBe(true);
+    await expect(byTestId('run-card')).toHaveAttribute('data-state', 'done');
+    await expect(byTestId('run-result-summary')).toHaveText('1 output kept, 2 rows suppressed (groups below k).');
+    // The run used the hospital's one approved run.
+    await expect(approvalRow(hospital.alias)).toHaveAttribute('data-state', 'used-up');
+    await saveFullScreenshot('runs-finished.png');
+
+    await byTestId('run-show-outputs').click();
+    await expect(byTestId('room-screen')).toHaveAttribute('data-tab', 'runs');
+    await expect(byTestId('run-detail')).toHaveAttribute('data-status', 'succeeded');
+    await expect(byTestId('run-suppressed')).toHaveText('2');
+    await expectStoryOutput();
+    await byTestId('output-viewer').scrollIntoView();
+    await saveFullScreenshot('runs-output-chart.png');
+  });
+
+  it('the run’s receipt verifies, and saves as a file', async () => {
+    const card = byTestId('receipt-card');
+    await expect(card).toHaveAttribute('data-state', 'ready');
+    await expect(byTestId('receipt-approvals')).toHaveAttribute('data-count', '2');
+    await expect(byTestId('receipt-policy')).toHaveText('aggregate, k = 10');
+    expect((await allByTestId('receipt-input').map((input) => input.getAttribute('data-asset'))).sort()).toEqual(['admissions', 'policies']);
+    await expect($(`[data-testid="receipt-output"][data-name="${outputName}"]`)).toHaveText(expect.stringContaining('2 rows suppressed'));
+    await byTestId('receipt-verify').click();
+    await expect(byTestId('receipt-verdict-state')).toHaveAttribute('data-ok', 'true');
+    await expect(allByTestId('receipt-check-line')).toBeElementsArrayOfSize({ gte: 1 });
+    await expect($(`[data-testid="receipt-check-output"][data-name="${outputName}"]`)).toHaveAttribute('data-matches', 'true');
+    await card.scrollIntoView();
+    await saveFullScreenshot('runs-receipt.png');
+
+    const before = downloadedNames();
+    await byTestId('receipt-save').click();
+    const receiptFile = await waitForDownload(before, 'The receipt');
+    downloaded.push(receiptFile);
+    expect(receiptFile.endsWith('.cleanroom-receipt')).toBe(true);
+    const saved = JSON.parse(readFileSync(receiptFile, 'utf8')) as { receipt: { snapshot: string; outputs: { name: string }[] } };
+    expect(saved.receipt.outputs.map((output) => output.name)).toEqual([outputName]);
+  });
+
+  it('the output exports as CSV with exactly the kept rows', async () => {
+    const before = downloadedNames();
+    await byTestId('output-export-csv').click();
+    const csvFile = await waitForDownload(before, 'The CSV export');
+    downloaded.push(csvFile);
+    expect(path.basename(csvFile)).toBe(`${outputName}.csv`);
+    const lines = readFileSync(csvFile, 'utf8').trimEnd().split('\r\n');
+    expect(lines[0]).toBe('age_band,plan,patients,readmission_rate');
+    expect(lines.slice(1).map((line) => line.split(',').slice(0, 3).join(','))).toEqual(kept.map((group) => `${group.band},${group.plan},${group.patients}`));
+  });
+
+  it('the insurer releases the outputs; the hospital imports them and sees the table, the chart and the run', async () => {
+    await byTestId('run-release').scrollIntoView();
+    releasePacket = await writePacketToFolder('run-release', stick);
+    await expect(byTestId('run-release')).toHaveAttribute('data-released', 'true');
+
+    await use(hospital);
+    await importPacketAndOpenRoom(releasePacket);
+    await openTab('runs');
+    const row = $('[data-testid="run-row"]');
+    await expect(row).toHaveAttribute('data-status', 'succeeded');
+    await expect(row).toHaveAttribute('data-mine', 'false');
+    await expect(row.$('[data-testid="run-row-runner"]')).toHaveText(expect.stringContaining(insurer.alias));
+    await expect(row.$('[data-testid="run-row-suppressed"]')).toHaveAttribute('data-count', '2');
+    await saveFullScreenshot('runs-history.png');
+
+    await openTab('outputs');
+    const output = $(`[data-testid="output-row"][data-name="${outputName}"]`);
+    await expect(output).toHaveAttribute('data-source', 'released');
+    await output.$('[data-testid="output-open"]').click();
+    await expect(byTestId('output-viewer')).toHaveAttribute('data-source', 'released');
+    await expectStoryOutput();
+    expect(await $('body').getText()).not.toContain(insurerMarker);
+    await saveFullScreenshot('runs-hospital-output.png');
+
+    // The hospital checks the insurer's receipt against the output it now holds.
+    await openTab('runs');
+    await $('[data-testid="run-row"] [data-testid="run-open"]').click();
+    await byTestId('receipt-verify').click();
+    await expect(byTestId('receipt-verdict-state')).toHaveAttribute('data-ok', 'true');
+    await expect($(`[data-testid="receipt-check-output"][data-name="${outputName}"]`)).toHaveAttribute('data-matches', 'true');
+    // Only the runner releases.
+    await expect(byTestId('run-release')).not.toExist();
+  });
+});

@@ -1,0 +1,192 @@
+// A run leaves no plaintext behind. St Mary's admissions carry a marker value in a privacy unit and
+// in two dimensions; after a run that succeeds, one the worker refuses by policy, one that fails
+// in a cell, one cancelled and one whose worker is killed, the run's private RAM folder is gone
+// and no file in either home, in Cleanroom's temporary folders or in /dev/shm/cleanroom-<uid>
+// holds the marker.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { Contacts } from '../../electron/core/contacts.js';
+import { openHome } from '../../electron/core/home.js';
+import { Keystore } from '../../electron/core/keystore.js';
+import { ramFolderRoot } from '../../electron/core/ram-folder.js';
+import { Rooms } from '../../electron/core/rooms.js';
+import { type JobView } from '../../shared/asset.js';
+import { parseNotebook, type Snapshot } from '../../shared/notebook.js';
+import { type Party, whileClosed } from '../support/core-parties.js';
+import { allFileBytes, passphrase, temporaryFolder } from '../support/homes.js';
+import { approvedSnapshot, followJob, makeRunWorld, type RunWorld, sendPacket, slowNotebook } from '../support/run-parties.js';
+
+const marker = `MARKER-${randomBytes(8).toString('hex')}`;
+
+/** Every readable file under `dir` (files that vanish while read, e.g. other tests', are skipped). */
+function filesUnder(dir: string, into = new Map<string, Buffer>()): Map<string, Buffer> {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return into;
+  }
+  for (const name of names) {
+    const full = path.join(dir, name);
+    try {
+      const info = statSync(full);
+      if (info.isDirectory()) filesUnder(full, into);
+      else if (info.isFile()) into.set(full, readFileSync(full));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return into;
+}
+
+/** Files of both homes, of Cleanroom's folders in the temp folder, and of the RAM folder root that hold the marker. */
+function filesWithMarker(world: RunWorld): string[] {
+  const files = new Map<string, Buffer>();
+  for (const party of [world.mary, world.acme]) for (const [name, bytes] of allFileBytes(party.home)) files.set(name, bytes);
+  for (const name of readdirSync(os.tmpdir())) if (name.startsWith('cleanroom')) filesUnder(path.join(os.tmpdir(), name), files);
+  filesUnder(ramFolderRoot().root, files);
+  const needle = Buffer.from(marker, 'utf8');
+  return [...files].filter(([, bytes]) => bytes.includes(needle)).map(([name]) => name);
+}
+
+/** This process's run folders under the RAM folder root (`<pid>-<hex>`). */
+function myRamFolders(): string[] {
+  try {
+    return readdirSync(ramFolderRoot().root).filter((name) => name.startsWith(`${process.pid}-`));
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * Adds a snapshot the way a home that skips notebook.add's policy check would: signed and valid
+ * for the room, but with a cell the policy refuses. The runner's worker must refuse it anyway.
+ */
+async function addUncheckedSnapshot(author: Party, roomId: string, name: string, source: string, recipients: readonly string[]): Promise<void> {
+  await whileClosed(author, () => {
+    const home = openHome(author.home, 'cli');
+    try {
+      const keystore = new Keystore(home.db);
+      const identity = keystore.unlock(passphrase);
+      const clock = () => new Date();
+      const rooms = new Rooms(home.db, new Contacts(home.db, clock), clock);
+      const room = rooms.resolve(roomId);
+      const state = rooms.state(room);
+      const admissions = state.assets.find((asset) => asset.descriptor.name === 'admissions');
+      assert.ok(admissions !== undefined);
+      const snapshot: Snapshot = {
+        format: 'cleanroom-snapshot/1',
+        room: room.id,
+        name,
+        author: identity.signPublicKey,
+        notebook: parseNotebook(source),
+        assets: [{ name: 'admissions', kind: 'table', owner: admissions.owner, asset: admissions.id, payloadHash: admissions.descriptor.payload.hash }],
+        runner: identity.signPublicKey,
+        recipients: [...recipients],
+        createdAt: new Date().toISOString(),
+      };
+      rooms.appendMine(room, identity, keystore.keys(), { type: 'snapshot.added', snapshot });
+    } finally {
+      home.close();
+    }
+  });
+}
+
+describe('a run leaves no plaintext behind', () => {
+  const folder = temporaryFolder('plaintext-test-');
+  let world: RunWorld;
+  let room = '';
+
+  before(async () => {
+    world = await makeRunWorld(folder.dir, { marker });
+    room = world.room;
+    assert.deepEqual(filesWithMarker(world), [], 'only the source file (outside every checked folder) holds the marker');
+  });
+
+  after(async () => {
+    await world?.close();
+    folder.remove();
+  });
+
+  /** Runs a snapshot, noting the run's RAM folder while its cell runs; `act` may stop it then. */
+  async function runAndCheck(snapshot: string, act?: (view: JobView) => Promise<void> | void): Promise<JobView> {
+    const before = new Set(myRamFolders());
+    const started = await world.acme.core.call('run.start', { room, snapshot });
+    const seen = new Set<string>();
+    let acted = false;
+    let plaintextFiles = 0;
+    const view = await followJob(world.acme, started.job, async (current) => {
+      for (const name of myRamFolders()) if (!before.has(name)) seen.add(name);
+      if (act !== undefined && !acted && current.message.startsWith('Running cell')) {
+        acted = true;
+        // The decrypted inputs are there while the cell runs: what must be gone afterwards.
+        for (const name of seen) plaintextFiles += filesUnder(path.join(ramFolderRoot().root, name)).size;
+        await act(current);
+      }
+    });
+    if (act !== undefined) assert.ok(acted, 'the run reached its cells');
+    const left = myRamFolders().filter((name) => !before.has(name));
+    assert.deepEqual(left, [], 'the run\'s RAM folder is gone');
+    if (act !== undefined) assert.ok(seen.size > 0 && plaintextFiles > 0, 'the run had decrypted files in its RAM folder while it ran');
+    assert.deepEqual(filesWithMarker(world), [], 'no file holds the marker');
+    return view;
+  }
+
+  it('after a run that succeeds (the marker\'s group suppressed)', async () => {
+    const snapshot = await approvedSnapshot(world, 'By ward', '-- %% output=wards\nSELECT ward, age_band, count(*) AS n, sum(readmitted) AS r FROM admissions GROUP BY ward, age_band\n');
+    const view = await runAndCheck(snapshot);
+    assert.equal(view.state, 'done', JSON.stringify(view.error));
+    const shown = await world.acme.core.call('output.show', { room, output: 'wards' });
+    assert.ok(shown.output.suppressedRows >= 1);
+    assert.ok(!JSON.stringify(shown.rows).includes(marker));
+  });
+
+  it('after a run the worker refuses by policy in its second cell', async () => {
+    const source = '-- %% output=fine\nSELECT ward, count(*) AS n FROM admissions GROUP BY ward\n-- %% output=leak\nSELECT patient_id, count(*) AS n FROM admissions GROUP BY patient_id\n';
+    await addUncheckedSnapshot(world.acme, room, 'Leaky', source, [world.acme.identity.signPublicKey]);
+    await world.reopenAcme();
+    await sendPacket(world.acme, world.mary, room);
+    const snapshot = (await world.mary.core.call('notebook.list', { room })).snapshots.find((candidate) => candidate.name === 'Leaky');
+    assert.ok(snapshot !== undefined);
+    await world.mary.core.call('approval.grant', { room, snapshot: snapshot.id });
+    await sendPacket(world.mary, world.acme, room);
+    const view = await runAndCheck(snapshot.id);
+    assert.equal(view.state, 'failed');
+    assert.equal(view.error?.code, 'POLICY_REFUSED');
+    assert.match(view.error?.message ?? '', /^Cell 2 was refused by the room's policy: .*privacy unit patient_id/);
+    assert.ok(!(view.error?.message ?? '').includes(marker));
+    const run = (await world.acme.core.call('run.list', { room })).runs.find((candidate) => candidate.id === view.run);
+    assert.equal(run?.failure?.class, 'PolicyRefused');
+    assert.equal(run?.failure?.cell, 2);
+  });
+
+  it('after a run that fails in a cell', async () => {
+    const snapshot = await approvedSnapshot(world, 'Bad literal', "-- %% output=bad\nSELECT ward, sum(readmitted) + 'x' AS s FROM admissions GROUP BY ward\n");
+    const view = await runAndCheck(snapshot);
+    assert.equal(view.state, 'failed');
+    assert.equal(view.error?.code, 'RUN_FAILED');
+    assert.equal(view.error?.message, 'Cell 1: ConversionError');
+  });
+
+  it('after a cancelled run', async () => {
+    const snapshot = await approvedSnapshot(world, 'Slow', slowNotebook);
+    const view = await runAndCheck(snapshot, async (current) => {
+      await world.acme.core.call('job.cancel', { job: current.id });
+    });
+    assert.equal(view.state, 'cancelled');
+  });
+
+  it('after a run whose worker is killed', async () => {
+    const snapshot = await approvedSnapshot(world, 'Slow again', slowNotebook.replace('AS n', 'AS pairs'));
+    const view = await runAndCheck(snapshot, () => {
+      process.kill(world.acmeWorkers[world.acmeWorkers.length - 1] as number, 'SIGKILL');
+    });
+    assert.equal(view.state, 'failed');
+    const run = (await world.acme.core.call('run.list', { room })).runs.find((candidate) => candidate.id === view.run);
+    assert.equal(run?.failure?.class, 'WorkerCrashed');
+  });
+});
