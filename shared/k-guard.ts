@@ -19,9 +19,8 @@
 // an overflow) are made to yield NULL instead of failing the run: CASTs become TRY_CASTs and
 // every function call outside an aggregate's result is wrapped in TRY(…). Arithmetic on
 // aggregate results cannot be wrapped (DuckDB refuses TRY around aggregates); see docs/policy.md.
-import { isAggregateName, type PolicyTable } from './policy.js';
+import { containsAggregate, isAggregateName, isNode, type Json, list, type PolicyTable, text } from './policy.js';
 
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type Node = { [key: string]: Json };
 
 export interface KGuardColumn {
@@ -37,10 +36,6 @@ export type KGuardResult =
 
 /** Prefix of every name the rewrite adds; notebook SQL may not use it. */
 export const reservedPrefix = '__cr_';
-
-const isNode = (value: Json | undefined): value is Node => typeof value === 'object' && value !== null && !Array.isArray(value);
-const list = (value: Json | undefined): Json[] => (Array.isArray(value) ? value : []);
-const text = (value: Json | undefined): string => (typeof value === 'string' ? value : '');
 
 /** A privacy-unit value (one per row) or a list of them, as an expression or a relation's column. */
 type UnitKind = 'value' | 'list';
@@ -109,13 +104,6 @@ function counted(unit: UnitExpr): Node {
 
 // ---- Tree helpers -------------------------------------------------------------------------------
 
-function containsAggregate(value: Json): boolean {
-  if (Array.isArray(value)) return value.some(containsAggregate);
-  if (!isNode(value)) return false;
-  if (value['class'] === 'SUBQUERY') return false;
-  if (value['class'] === 'FUNCTION' && isAggregateName(text(value['function_name']).toLowerCase())) return true;
-  return Object.values(value).some(containsAggregate);
-}
 
 /** Whether an expression holds anything TRY cannot wrap: an aggregate, a window or a subquery. */
 function holdsUnwrappable(value: Json): boolean {

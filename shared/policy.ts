@@ -89,12 +89,13 @@ const scalarFunctions = new Set([
 
 // ---- The tree ---------------------------------------------------------------------------------
 
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+/** A parsed json_serialize_sql tree; shared with k-guard.ts, which walks the same trees. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type Node = { [key: string]: Json };
 
-const isNode = (value: Json | undefined): value is Node => typeof value === 'object' && value !== null && !Array.isArray(value);
-const list = (value: Json | undefined): Json[] => (Array.isArray(value) ? value : []);
-const text = (value: Json | undefined): string => (typeof value === 'string' ? value : '');
+export const isNode = (value: Json | undefined): value is Node => typeof value === 'object' && value !== null && !Array.isArray(value);
+export const list = (value: Json | undefined): Json[] => (Array.isArray(value) ? value : []);
+export const text = (value: Json | undefined): string => (typeof value === 'string' ? value : '');
 
 /** Where a value came from: its role, the column to name in reasons, and the room tables behind it. */
 interface Origin {
@@ -595,7 +596,8 @@ class Analyser {
   }
 }
 
-function containsAggregate(value: Json): boolean {
+/** Whether an expression holds an aggregate call outside any subquery. */
+export function containsAggregate(value: Json): boolean {
   if (Array.isArray(value)) return value.some(containsAggregate);
   if (!isNode(value)) return false;
   if (value['class'] === 'SUBQUERY') return false;

@@ -107,7 +107,11 @@ export function SnapshotScreen({ room, snapshotId, initial, onBack, onChanged, o
           </p>
         </div>
         <Badge tone={view.status.canRun ? 'good' : 'warning'} testId="snapshot-can-run-badge">
-          {view.status.canRun ? 'Can run' : 'Waiting for approvals'}
+          {view.status.canRun
+            ? 'Can run'
+            : view.status.members.some((member) => member.state === 'used-up' || member.state === 'expired' || member.state === 'revoked')
+              ? 'Cannot run: approve again'
+              : 'Waiting for approvals'}
         </Badge>
       </header>
 
