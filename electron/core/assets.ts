@@ -15,7 +15,7 @@ import { type Jobs } from './jobs.js';
 import { type UnlockedKeys } from './keystore.js';
 import { type Rooms, type StoredRoom } from './rooms.js';
 import { createRamFolder } from './ram-folder.js';
-import { commitPayload, newDataKey, sealDataKeyForOwner } from './vault.js';
+import { commitPayload, newDataKey, recordPayload, sealDataKeyForOwner } from './vault.js';
 import { type WorkerHost } from './worker-host.js';
 
 /** Imports may take long on big files; the worker reports progress meanwhile. */
@@ -292,12 +292,7 @@ export class Assets {
     try {
       this.db.transaction(() => {
         const now = this.clock().toISOString();
-        this.db
-          .prepare(
-            `INSERT INTO payloads (hash, size, path, present, added_at) VALUES (?, ?, ?, 1, ?)
-             ON CONFLICT (hash) DO UPDATE SET path = excluded.path, present = 1`,
-          )
-          .run(descriptor.payload.hash, descriptor.payload.size, path.relative(this.vaultDir, final), now);
+        recordPayload(this.db, this.vaultDir, { hash: descriptor.payload.hash, size: descriptor.payload.size, file: final }, this.clock());
         this.db.prepare('INSERT INTO data_keys (asset, room, sealed_key, created_at) VALUES (?, ?, ?, ?)').run(id, room.id, sealedKey, now);
         this.rooms.appendMine(room, me, keys, { type: 'asset.added', descriptor });
       })();

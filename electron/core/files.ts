@@ -14,6 +14,8 @@ export function partialNameOf(target: string): string {
 export interface AtomicWriteOptions {
   /** Bytes per write call. */
   readonly chunkBytes?: number;
+  /** File mode; 0o644 unless given (vault files are 0o600). */
+  readonly mode?: number;
   /** Called after each chunk is written; tests use it to crash mid-write. */
   readonly afterChunk?: (bytesWritten: number) => void;
 }
@@ -49,7 +51,7 @@ export function writeFileAtomic(target: string, data: Uint8Array, options: Atomi
   let fd: number | null = null;
   let created = false;
   try {
-    fd = openSync(partial, 'w', 0o644);
+    fd = openSync(partial, 'w', options.mode ?? 0o644);
     created = true;
     let written = 0;
     while (written < data.length) {

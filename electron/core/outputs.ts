@@ -7,8 +7,7 @@
 // Release payloads use the vault's payload format (electron/worker/payload-stream.ts): a
 // secretstream header, then chunks of `chunkSize` plaintext bytes, the last tagged FINAL. Their
 // plaintext is the canonical JSON of an output bundle (below).
-import { existsSync, openSync, closeSync, fsyncSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
-import path from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import type Database from 'better-sqlite3';
 import { openDataKey, sealDataKey } from '../../shared/approval.js';
 import { decodeCanonical, encodeCanonical } from '../../shared/canonical.js';
@@ -37,7 +36,7 @@ import { assetNameSchema } from '../../shared/asset.js';
 import { hashHexSchema } from '../../shared/primitives.js';
 import { array, integer, nullable, object, oneOf, parse, string } from '../../shared/validate.js';
 import { type RunOutput } from '../../shared/worker-protocol.js';
-import { describeFileError, syncFolder } from './files.js';
+import { describeFileError, writeFileAtomic } from './files.js';
 import { type UnlockedKeys } from './keystore.js';
 import { type StoredRoom } from './rooms.js';
 import { openOwnDataKey, sealDataKeyForOwner, vaultPathFor } from './vault.js';
@@ -222,22 +221,8 @@ export function writeReleasePayload(
     const cipher = encryptPayloadBytes(encodeCanonical(bundle), key, releaseChunkSize);
     const payloadHash = toHex(hash(cipher));
     const file = vaultPathFor(vaultDir, payloadHash);
-    const partial = path.join(vaultDir, `.release-${toHex(randomBytes(6))}.partial`);
-    try {
-      const handle = openSync(partial, 'wx', 0o600);
-      try {
-        let written = 0;
-        while (written < cipher.length) written += writeSync(handle, cipher, written, cipher.length - written);
-        fsyncSync(handle);
-      } finally {
-        closeSync(handle);
-      }
-      renameSync(partial, file);
-      syncFolder(vaultDir);
-    } catch (error) {
-      rmSync(partial, { force: true });
-      throw new CleanroomError('FILE_ERROR', `Cannot write the release payload into the vault (${describeFileError(error)}).`);
-    }
+    // A .partial name the start-up sweep removes if the app dies before the rename.
+    writeFileAtomic(file, cipher, { mode: 0o600 });
     const keys = recipients.map((recipient) => ({
       recipient: recipient.signPublicKey,
       sealedKey: sealDataKey(key, snapshot, run, fromBase64Url(recipient.boxPublicKey)),

@@ -41,6 +41,7 @@ import {
   writePacketFile,
 } from './packet-stream.js';
 import { AliasBook, type Rooms, type StoredRoom } from './rooms.js';
+import { recordPayload } from './vault.js';
 
 /** The largest packet read at all; checked before a byte is read, so an oversized file costs nothing. */
 export const maxPacketBytes = packetLimits.maxPacketBytes;
@@ -267,12 +268,8 @@ export class Packets {
 
   private recordPayloads(payloads: readonly StagedPayload[], now: Date): void {
     if (payloads.length === 0 || !this.hasPayloadTable()) return;
-    const upsert = this.db.prepare(
-      `INSERT INTO payloads (hash, size, path, present, added_at) VALUES (?, ?, ?, 1, ?)
-       ON CONFLICT (hash) DO UPDATE SET size = excluded.size, path = excluded.path, present = 1`,
-    );
     this.db.transaction(() => {
-      for (const payload of payloads) upsert.run(payload.ref.hash, payload.ref.size, path.relative(this.vaultDir, payload.final), now.toISOString());
+      for (const payload of payloads) recordPayload(this.db, this.vaultDir, { hash: payload.ref.hash, size: payload.ref.size, file: payload.final }, now);
     })();
   }
 

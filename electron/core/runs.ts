@@ -27,7 +27,7 @@ import { type Packets, slug } from './packets.js';
 import { createRamFolder } from './ram-folder.js';
 import { type Rooms, type StoredRoom } from './rooms.js';
 import { appVersion } from './version.js';
-import { verifyPayloadFile, vaultPathFor } from './vault.js';
+import { recordPayload, verifyPayloadFile, vaultPathFor } from './vault.js';
 import { type WorkerHost } from './worker-host.js';
 
 /** A run's time limit unless openCore is given another. */
@@ -475,12 +475,7 @@ export class Runs {
       const payload = writeReleasePayload(this.vaultDir, id, snapshot.id, tables, recipients);
       try {
         this.rooms.transaction(() => {
-          this.db
-            .prepare(
-              `INSERT INTO payloads (hash, size, path, present, added_at) VALUES (?, ?, ?, 1, ?)
-               ON CONFLICT (hash) DO UPDATE SET size = excluded.size, path = excluded.path, present = 1`,
-            )
-            .run(payload.hash, payload.size, `${payload.hash}.payload`, this.clock().toISOString());
+          recordPayload(this.db, this.vaultDir, payload, this.clock());
           this.rooms.appendMine(room, me, keys, {
             type: 'output.released',
             release: {
@@ -510,7 +505,7 @@ export class Runs {
     const result: ReceiptCheck = { ok: false, reason: null, checks: [], roomName: null, runner: null, snapshot: null, status: null, outputs: [] };
     const fail = (reason: string): ReceiptCheck => ({ ...result, ok: false, reason: reason.slice(0, 1000) });
     // First the file alone: well-formed, and signed by the key it names.
-    const claimed = claimedReceipt(text);
+    const claimed = readReceiptFile(text);
     const selfCheck = verifyReceipt(text, { runnerKey: claimed?.receipt.runner ?? 'A'.repeat(43) });
     if (!selfCheck.ok) return fail(selfCheck.reason);
     const receipt = selfCheck.receipt;
@@ -566,21 +561,10 @@ export class Runs {
   }
 }
 
-/** The receipt a file claims to be, unchecked, or null when it cannot even be read as one. */
-function claimedReceipt(text: string): { receipt: { runner: string }; signature: string } | null {
-  try {
-    const value = decodeCanonical(new TextEncoder().encode(text.endsWith('\n') ? text.slice(0, -1) : text), 'receipt', { maxBytes: 600 * 1024, maxDepth: 6 });
-    const checked = parse(signedReceiptSchema, value);
-    return checked.ok ? checked.value : null;
-  } catch {
-    return null;
-  }
-}
-
-/** A stored receipt file read back; null when it does not parse (never expected). */
+/** The signed receipt a file holds, unchecked (no signature verified), or null when it is not one. */
 function readReceiptFile(text: string): SignedReceipt | null {
   try {
-    const value = decodeCanonical(new TextEncoder().encode(text.slice(0, -1)), 'receipt', { maxBytes: 600 * 1024, maxDepth: 6 });
+    const value = decodeCanonical(new TextEncoder().encode(text.endsWith('\n') ? text.slice(0, -1) : text), 'receipt', { maxBytes: 600 * 1024, maxDepth: 6 });
     const checked = parse(signedReceiptSchema, value);
     return checked.ok ? checked.value : null;
   } catch {

@@ -6,6 +6,8 @@
 // committed here by rename + folder fsync: a payload file under its final name is always whole.
 // The payload format itself is documented in electron/worker/payload-stream.ts.
 import { renameSync } from 'node:fs';
+import path from 'node:path';
+import type Database from 'better-sqlite3';
 import { open } from 'node:fs/promises';
 import { createHasher, openSealedBox, randomBytes, sealToBoxKey, secretStreamKeyBytes, toBase64Url, fromBase64Url, toHex } from '../../shared/crypto.js';
 import { CleanroomError } from '../../shared/errors.js';
@@ -87,4 +89,16 @@ export function commitPayload(partialPath: string, vaultDir: string, payloadHash
   }
   syncFolder(vaultDir);
   return finalPath;
+}
+
+/**
+ * Records a payload file that is whole and in place in the vault (call inside the transaction that
+ * makes it referenced). A row is written only after the rename, so an unrecorded file is one the
+ * start-up sweep may remove.
+ */
+export function recordPayload(db: Database.Database, vaultDir: string, payload: { hash: string; size: number; file: string }, at: Date): void {
+  db.prepare(
+    `INSERT INTO payloads (hash, size, path, present, added_at) VALUES (?, ?, ?, 1, ?)
+     ON CONFLICT (hash) DO UPDATE SET size = excluded.size, path = excluded.path, present = 1`,
+  ).run(payload.hash, payload.size, path.relative(vaultDir, payload.file), at.toISOString());
 }
