@@ -17,8 +17,9 @@ import {
   signPublicKeySchema,
   siteSchema,
 } from './room.js';
+import { modelAlgorithms } from './model.js';
 import { outputDataSchema, outputViewSchema, receiptCheckSchema, runViewSchema } from './run.js';
-import { array, boolean, empty, type Infer, integer, object, oneOf, optional, type Schema, string } from './validate.js';
+import { array, boolean, empty, type Infer, integer, nullable, object, oneOf, optional, type Schema, string } from './validate.js';
 
 interface MethodSpec<Req, Res> {
   readonly request: Schema<Req>;
@@ -44,6 +45,21 @@ export const appInfoSchema = object({
 export const engineInfoSchema = object({
   duckdbVersion: string({ min: 1, max: 80 }),
 });
+
+export const predictionSchema = object({
+  algorithm: oneOf(modelAlgorithms),
+  target: string({ min: 1, max: 255 }),
+  /** The scored file's columns: the source's, then `prediction` (and `predicted_label` for logistic). */
+  columns: array(string({ min: 1, max: 300 })),
+  rows: integer({ min: 0 }),
+  /** Rows given a prediction; the rest lacked a feature value (their prediction is empty). */
+  scored: integer({ min: 0 }),
+  /** The file written, when outPath was given. */
+  outPath: nullable(string({ min: 1, max: 4096 })),
+  /** The scored CSV, when no outPath was given. */
+  csv: nullable(string({ max: 20_000_000 })),
+});
+export type Prediction = Infer<typeof predictionSchema>;
 
 export const notebookCheckSchema = object({
   ok: boolean(),
@@ -247,6 +263,20 @@ export const api = {
     }),
     exportResultSchema,
     'Releases a run\'s outputs to the snapshot\'s recipients as a signed, encrypted packet.',
+  ),
+  'model.predict': method(
+    object({
+      /** With room: `model` is a model output there (NAME or RUN:NAME). Without: a model `.json` file's path. */
+      room: optional(roomRefSchema),
+      model: string({ min: 1, max: 4096 }),
+      /** The file to score: CSV, Parquet or JSON with a column for each of the model's features. */
+      source: string({ min: 1, max: 4096 }),
+      format: optional(oneOf(sourceFormats)),
+      /** Where to write the scored CSV; absent: returned as `csv` (up to 20 MB). */
+      outPath: optional(string({ min: 1, max: 4096 })),
+    }),
+    predictionSchema,
+    'Scores a local file with a model: its rows with a prediction column added, written as CSV.',
   ),
   'receipt.verify': method(
     object({ receipt: string({ min: 1, max: 600 * 1024 }) }),

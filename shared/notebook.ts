@@ -3,7 +3,7 @@ import { assetNameSchema } from './asset.js';
 import { canonicalString, hashCanonical } from './canonical.js';
 import { CleanroomError } from './errors.js';
 import { hashHexSchema, signPublicKeySchema, timestampSchema } from './primitives.js';
-import { array, type Infer, nullable, object, oneOf, parse, string } from './validate.js';
+import { array, type Infer, nullable, object, oneOf, optional, parse, string } from './validate.js';
 
 export const cellKinds = ['sql', 'markdown', 'train'] as const;
 
@@ -22,6 +22,12 @@ export type Cell = Infer<typeof cellSchema>;
 export const parameterSchema = object({ name: assetNameSchema, value: string({ min: 1, max: 1000 }) });
 
 export const notebookSchema = object({
+  /**
+   * `-- library NAME` lines before the first cell: volumes whose `*.sql` files hold macros the
+   * cells may call (a private library stays unreadable to everyone but its owner). Absent when
+   * there are none, so notebooks written before libraries keep their hash.
+   */
+  libraries: optional(array(assetNameSchema, { min: 1, max: 20 })),
   parameters: array(parameterSchema, { max: 100 }),
   cells: array(cellSchema, { min: 1, max: 500 }),
 });
@@ -53,6 +59,7 @@ export type Snapshot = Infer<typeof snapshotSchema>;
 //
 // A notebook file is SQL with its structure in comments, as jupytext writes it:
 //
+//   -- library feature_macros            (header: libraries the cells' macros come from)
 //   -- parameter min_age = 18            (header: parameters, blank lines and plain comments)
 //   -- %% [markdown]                     (a markdown cell; its lines are `-- text` comments)
 //   -- # Readmission rates
@@ -71,11 +78,14 @@ export type Snapshot = Infer<typeof snapshotSchema>;
 /** `-- %%` (spacing after `--` is forgiven, as jupytext does) opens a cell. */
 const cellMarkerPattern = /^--\s*%%/;
 const parameterLinePattern = /^--\s*parameter\b/i;
+const libraryLinePattern = /^--\s*library\b/i;
+const libraryPattern = /^--\s*library\s+(\S+)\s*$/i;
+const maxLibraries = 20;
 const parameterPattern = /^--\s*parameter\s+(\S+)\s*=\s*(.*?)\s*$/i;
 const optionPattern = /^([a-z][a-z0-9-]*)=(\S+)$/;
 
 /** Options a train cell understands (issue 6 fits the model); `output=` is separate. */
-export const trainOptionKeys = ['model', 'algorithm', 'target', 'features', 'test-fraction', 'seed'] as const;
+export const trainOptionKeys = ['model', 'algorithm', 'target', 'features', 'test-fraction', 'seed', 'l2'] as const;
 
 const maxCells = 500;
 const maxParameters = 100;
@@ -182,6 +192,7 @@ function closeCell(open: OpenCell): Cell {
 export function parseNotebook(text: string): Notebook {
   const lines = splitLines(text.startsWith('\uFEFF') ? text.slice(1) : text);
   const parameters: { name: string; value: string }[] = [];
+  const libraries: string[] = [];
   const cells: Cell[] = [];
   const outputs = new Set<string>();
   let open: OpenCell | null = null;
@@ -203,6 +214,16 @@ export function parseNotebook(text: string): Notebook {
     }
     // The header, before the first cell.
     if (isBlank(line)) return;
+    if (libraryLinePattern.test(line)) {
+      const name = libraryPattern.exec(line)?.[1];
+      if (name === undefined) refuse(number, 'a library is written “-- library NAME”, NAME being a volume of the room');
+      const checked = parse(assetNameSchema, name);
+      if (!checked.ok) refuse(number, `library ${name}: ${checked.issue.message}`);
+      if (libraries.includes(name)) refuse(number, `library ${name} is named twice`);
+      if (libraries.length >= maxLibraries) refuse(number, `a notebook uses at most ${maxLibraries} libraries`);
+      libraries.push(name);
+      return;
+    }
     if (parameterLinePattern.test(line)) {
       const match = parameterPattern.exec(line);
       if (match === null) refuse(number, 'a parameter is written “-- parameter NAME = VALUE”');
@@ -218,11 +239,11 @@ export function parseNotebook(text: string): Notebook {
       return;
     }
     if (line.trimStart().startsWith('--')) return;
-    refuse(number, 'only parameters and comments may come before the first cell; start a cell with “-- %%”');
+    refuse(number, 'only libraries, parameters and comments may come before the first cell; start a cell with “-- %%”');
   });
   if (open === null) refuse(1, 'the notebook has no cells; start one with a “-- %%” line');
   cells.push(closeCell(open));
-  const checked = parse(notebookSchema, { parameters, cells });
+  const checked = parse(notebookSchema, libraries.length > 0 ? { libraries, parameters, cells } : { parameters, cells });
   if (!checked.ok) refuse(1, checked.issue.message);
   return checked.value;
 }
@@ -242,6 +263,7 @@ function markerLine(cell: Cell): string {
  */
 export function formatNotebook(notebook: Notebook): string {
   const out: string[] = [];
+  for (const library of notebook.libraries ?? []) out.push(`-- library ${library}`);
   for (const parameter of notebook.parameters) out.push(`-- parameter ${parameter.name} = ${parameter.value}`);
   if (out.length > 0) out.push('');
   notebook.cells.forEach((cell, index) => {

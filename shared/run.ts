@@ -82,6 +82,8 @@ export const runViewSchema = object({
 export type RunView = Infer<typeof runViewSchema>;
 
 export const outputSources = ['mine', 'released'] as const;
+export const outputKinds = ['table', 'model'] as const;
+export type OutputKind = (typeof outputKinds)[number];
 
 export const outputViewSchema = object({
   /** `<run id>:<name>`: unique in the room. */
@@ -91,6 +93,8 @@ export const outputViewSchema = object({
   snapshotName: string({ min: 1, max: 100 }),
   /** mine: my run made it; released: the runner released it to me. */
   source: oneOf(outputSources),
+  /** model: a train cell's model (one row, column `model`, the document of shared/model.ts); table otherwise. */
+  kind: oneOf(outputKinds),
   runner: aliasSchema,
   columns: array(outputColumnSchema),
   rows: integer({ min: 0 }),
@@ -107,7 +111,7 @@ export const outputDataSchema = object({
   output: outputViewSchema,
   /** Index of the first row returned. */
   offset: integer({ min: 0 }),
-  rows: array(array(nullable(string({ max: 100_000 })))),
+  rows: array(array(nullable(string({ max: 1_000_000 })))),
 });
 export type OutputData = Infer<typeof outputDataSchema>;
 

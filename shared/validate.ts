@@ -56,6 +56,19 @@ export function integer(rules: { min?: number; max?: number } = {}): Schema<numb
   };
 }
 
+/** A finite number (NaN and ±Infinity are refused: JSON cannot carry them). */
+export function number(rules: { min?: number; max?: number } = {}): Schema<number> {
+  const { min = -Number.MAX_VALUE, max = Number.MAX_VALUE } = rules;
+  return {
+    describe: 'number',
+    check(value, path) {
+      if (typeof value !== 'number' || !Number.isFinite(value)) return fail(path, `${where(path)} must be a finite number`);
+      if (value < min || value > max) return fail(path, `${where(path)} must be between ${min} and ${max}`);
+      return pass(value);
+    },
+  };
+}
+
 export function boolean(): Schema<boolean> {
   return {
     describe: 'boolean',

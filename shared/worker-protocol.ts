@@ -113,6 +113,19 @@ export const runTableSchema = object({
 });
 export type RunTable = Infer<typeof runTableSchema>;
 
+/**
+ * One volume a run's notebook names with `-- library NAME`: its `*.sql` files hold macros
+ * (`CREATE MACRO name(a, b) AS expression;`) that the worker expands into each cell's tree before
+ * the policy sees it. Its content never leaves the worker (not in failures either).
+ */
+export const runVolumeSchema = object({
+  name: assetNameSchema,
+  payloadFile: filePath,
+  chunkSize: integer({ min: 64, max: 16 * 1024 * 1024 }),
+  dataKey: dataKeySchema,
+});
+export type RunVolume = Infer<typeof runVolumeSchema>;
+
 export const runCellSchema = object({
   /** 0-based position in the notebook; failures name it 1-based. */
   index: integer({ min: 0, max: 499 }),
@@ -168,6 +181,8 @@ const requestSchemas = {
     id: requestId,
     runDir: filePath,
     tables: array(runTableSchema, { max: 200 }),
+    /** The notebook's libraries, in `-- library` order; absent when it names none. */
+    volumes: optional(array(runVolumeSchema, { max: 20 })),
     /** `-- parameter NAME = VALUE` of the notebook: set as DuckDB variables (getvariable('NAME')). */
     parameters: array(object({ name: assetNameSchema, value: string({ min: 1, max: 1000 }) }), { max: 100 }),
     cells: array(runCellSchema, { min: 1, max: 500 }),
@@ -176,6 +191,26 @@ const requestSchemas = {
     maxOutputRows: integer({ min: 1, max: 1_000_000 }),
     /** DuckDB memory_limit for this run, e.g. `2GB`; the worker's own limit when absent. */
     memoryLimit: optional(string({ min: 2, max: 20, pattern: /^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i })),
+  }),
+  /**
+   * Reads a library volume's macros for its own owner's `notebook.check` (shared/library.ts). The
+   * answer carries the macro bodies as syntax trees, so core sends it only for volumes this home
+   * owns; at run time the worker loads libraries itself and nothing of them comes back.
+   */
+  readLibrary: object({ id: requestId, name: assetNameSchema, payloadFile: filePath, chunkSize: integer({ min: 64, max: 16 * 1024 * 1024 }), dataKey: dataKeySchema }),
+  /**
+   * Scores a local file (CSV, Parquet, JSON) with a model document (shared/model.ts): a short-lived
+   * DuckDB that may read only `source` reads it, and the worker writes `outFile` (which must not
+   * exist) as CSV: the file's columns, then `prediction` (and `predicted_label` for logistic).
+   * Sends `progress` (phase scoring, rows).
+   */
+  score: object({
+    id: requestId,
+    /** The model document's JSON text. */
+    model: string({ min: 2, max: 5_000_000 }),
+    source: filePath,
+    format: optional(oneOf(sourceFormats)),
+    outFile: filePath,
   }),
 };
 
@@ -224,7 +259,7 @@ export const runOutputSchema = refine(
     /** 0-based index of the cell that made it. */
     cell: integer({ min: 0, max: 499 }),
     columns: array(queryColumnSchema, { min: 1, max: maxQueryColumns }),
-    rows: array(array(nullable(string({ max: 100_000 })), { max: maxQueryColumns }), { max: 1_000_000 }),
+    rows: array(array(nullable(string({ max: 1_000_000 })), { max: maxQueryColumns }), { max: 1_000_000 }),
     /** Rows removed because a protected table had fewer than k distinct privacy units behind them. */
     suppressedRows: integer({ min: 0 }),
   }),
@@ -265,6 +300,19 @@ export const workerResultSchema = variants('kind', {
   }),
   importTable: object({ rowCount: integer({ min: 0 }), ...payloadFields }),
   packVolume: object({ files: array(volumeFileSchema, { min: 1, max: 10_000 }), ...payloadFields }),
+  readLibrary: object({
+    /** Each macro: name, parameter names, and the body's syntax tree (json_serialize_sql of `SELECT (body)`) as JSON text. */
+    macros: array(object({ name: string({ min: 1, max: 255 }), parameters: array(string({ min: 1, max: 255 }), { max: 100 }), body: string({ min: 2, max: 2_000_000 }) }), { max: 10_000 }),
+    /** Why parts of the library cannot be used ("macros.sql, statement 3: …"); for the owner's eyes only. */
+    problems: array(string({ min: 1, max: 500 }), { max: 100 }),
+  }),
+  score: object({
+    /** The output file's columns, in order. */
+    columns: array(string({ min: 1, max: maxColumnNameLength + 20 }), { min: 1, max: maxTableColumns + 2 }),
+    rows: integer({ min: 0 }),
+    /** Rows with a prediction (the others lacked a feature value). */
+    scored: integer({ min: 0 }),
+  }),
   run: object({
     /** Outputs in cell order; empty when the run failed. */
     outputs: array(runOutputSchema, { max: 500 }),
@@ -281,6 +329,8 @@ export type InspectResult = WorkerResultFor<'inspect'>;
 export type ImportTableResult = WorkerResultFor<'importTable'>;
 export type PackVolumeResult = WorkerResultFor<'packVolume'>;
 export type RunResult = WorkerResultFor<'run'>;
+export type ReadLibraryResult = WorkerResultFor<'readLibrary'>;
+export type ScoreResult = WorkerResultFor<'score'>;
 
 // ---------------------------------------------------------------------------------------------
 // Messages: worker → host.
@@ -291,7 +341,7 @@ export const workerMessageSchema = variants('kind', {
   /** Work done so far on a long request (bytes); `done` never decreases within a phase. */
   progress: object({
     id: requestId,
-    phase: oneOf(['converting', 'encrypting', 'decrypting', 'running']),
+    phase: oneOf(['converting', 'encrypting', 'decrypting', 'running', 'training', 'scoring']),
     done: integer({ min: 0 }),
     total: integer({ min: 0 }),
   }),

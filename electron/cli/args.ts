@@ -348,6 +348,55 @@ export const commandSpecs = {
       'With the passphrase (CLEANROOM_PASSPHRASE or --passphrase-file F) the outputs this home holds are decrypted and hashed again; without it, their recorded hashes are compared.',
     ],
   },
+  'model show': {
+    words: ['model', 'show'],
+    arguments: [{ name: 'ROOM' }, { name: 'MODEL' }],
+    options: [],
+    summary: 'A model made by a train cell: its metrics on the held-out rows and its coefficients.',
+    details: [
+      roomRef,
+      'MODEL is the model\'s name (the newest with it), or RUN:NAME with a run id or its first 6 or more digits.',
+      'With --json, the model document itself (the same as `cleanroom model save`).',
+      passphraseSource,
+    ],
+  },
+  'model save': {
+    words: ['model', 'save'],
+    arguments: [{ name: 'ROOM' }, { name: 'MODEL' }],
+    options: [{ name: 'out', value: 'F', required: true, summary: 'Write the model document (JSON) to file F, or into folder F as MODEL.json.' }],
+    summary: 'Saves a model as a JSON file, to keep, share or score files with (`cleanroom predict`).',
+    details: [roomRef, passphraseSource],
+  },
+  predict: {
+    words: ['predict'],
+    arguments: [{ name: 'MODEL' }],
+    options: [
+      { name: 'file', value: 'F', required: true, summary: 'The file to score: CSV, Parquet or JSON with a column for each of the model\'s features.' },
+      { name: 'format', value: 'FORMAT', summary: `${sourceFormats.join(', ')} (default: from F's extension).` },
+      { name: 'room', value: 'ROOM', summary: 'Take MODEL from this room\'s outputs (NAME or RUN:NAME) instead of a model file.' },
+      { name: 'out', value: 'F', summary: 'Write the scored CSV to file F (default: print it).' },
+    ],
+    summary: summaryOf('model.predict'),
+    details: [
+      'MODEL is a model file saved with `cleanroom model save`, or with --room, a model output\'s name.',
+      'Scoring runs on this machine only; the file is read by a DuckDB that may open nothing else.',
+      'The CSV has the file\'s columns, then prediction (the probability of the positive label for a logistic model, the predicted value for a linear one) and, for logistic, predicted_label.',
+    ],
+  },
+  demo: {
+    words: ['demo'],
+    options: [
+      { name: 'dir', value: 'D', summary: 'Make the demo\'s homes and files in folder D (default: a new folder under the system\'s temporary folder). D must be empty or not exist.' },
+      { name: 'ui', summary: 'Then open one browser-shell window per party on the demo\'s homes, to click through the same rooms live.' },
+    ],
+    summary: 'Creates three parties (a hospital, an insurer, an ML expert) with synthetic data and walks both stories end to end.',
+    details: [
+      'Story 1: the hospital and the insurer join their tables and get readmission rates by age band and plan, small groups suppressed.',
+      'Story 2: the ML expert trains a readmission model on the hospital\'s data with a private library the hospital runs but never reads.',
+      'Every step uses the real code paths: identities, signed packets through a shared folder, approvals, the worker and the policy.',
+      'The demo\'s passphrase is printed, so the homes can be opened afterwards (`cleanroom --home D/<party> …`).',
+    ],
+  },
 } as const satisfies Record<string, CommandSpec>;
 
 export type CommandName = keyof typeof commandSpecs;
@@ -422,10 +471,14 @@ export type Command =
   | { readonly name: 'output show'; readonly room: string; readonly output: string; readonly format: OutputFormat }
   | { readonly name: 'output release'; readonly room: string; readonly run: string; readonly out: string }
   | { readonly name: 'receipt save'; readonly room: string; readonly run: string; readonly out: string }
-  | { readonly name: 'receipt verify'; readonly file: string };
+  | { readonly name: 'receipt verify'; readonly file: string }
+  | { readonly name: 'model show'; readonly room: string; readonly model: string }
+  | { readonly name: 'model save'; readonly room: string; readonly model: string; readonly out: string }
+  | { readonly name: 'predict'; readonly model: string; readonly file: string; readonly format?: SourceFormat; readonly room?: string; readonly out?: string }
+  | { readonly name: 'demo'; readonly dir?: string; readonly ui: boolean };
 
 /** Words that start several commands: `cleanroom room --help` lists them. */
-export const commandGroups = ['identity', 'contact', 'room', 'packet', 'table', 'volume', 'asset', 'notebook', 'output', 'receipt'] as const;
+export const commandGroups = ['identity', 'contact', 'room', 'packet', 'table', 'volume', 'asset', 'notebook', 'output', 'receipt', 'model'] as const;
 export type CommandGroup = (typeof commandGroups)[number];
 export type HelpTopic = CommandName | CommandGroup | null;
 
@@ -708,6 +761,31 @@ export function parseArgs(argv: readonly string[]): Invocation {
     case 'receipt verify':
       command = { name, file: arg(0) };
       break;
+    case 'model show':
+      command = { name, room: arg(0), model: arg(1) };
+      break;
+    case 'model save':
+      command = { name, room: arg(0), model: arg(1), out: nonEmpty('out', required('out')) };
+      break;
+    case 'predict': {
+      const format = sourceFormat(text('format'), name);
+      const room = text('room');
+      const out = text('out');
+      command = {
+        name,
+        model: arg(0),
+        file: nonEmpty('file', required('file')),
+        ...(format === undefined ? {} : { format }),
+        ...(room === undefined ? {} : { room: nonEmpty('room', room) }),
+        ...(out === undefined ? {} : { out: nonEmpty('out', out) }),
+      };
+      break;
+    }
+    case 'demo': {
+      const dir = text('dir');
+      command = { name, ui: given.has('ui'), ...(dir === undefined ? {} : { dir: nonEmpty('dir', dir) }) };
+      break;
+    }
     case 'approve': {
       const expiresDays = whole('expires-days');
       const runs = whole('runs');

@@ -9,6 +9,8 @@ import { startShell } from '../shell/server.js';
 import { type Command, type GlobalSettings, helpText, type Invocation, parseArgs, usageHint, UsageError } from './args.js';
 import { readPassphraseFile } from './passphrase.js';
 import { assetCommands } from './assets.js';
+import { demoCommand } from './demo.js';
+import { modelCommands } from './models.js';
 import { roomCommands, type RoomCommand } from './rooms.js';
 import { runCommands } from './runs.js';
 import { type CliContext, exitCodes, invoke, openCliCore, report, requirePassphrase, withCore } from './session.js';
@@ -125,6 +127,12 @@ async function runCommand(context: CliContext, settings: GlobalSettings, command
     case 'receipt save':
     case 'receipt verify':
       return runCommands(context, settings, command);
+    case 'model show':
+    case 'model save':
+    case 'predict':
+      return modelCommands(context, settings, command);
+    case 'demo':
+      return demoCommand(context, settings, command);
     default:
       return roomCommands(context, settings, command satisfies RoomCommand);
   }

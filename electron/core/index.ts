@@ -18,6 +18,7 @@ import { Contacts } from './contacts.js';
 import { type HostKind, openHome } from './home.js';
 import { Jobs } from './jobs.js';
 import { Keystore } from './keystore.js';
+import { Models } from './models.js';
 import { Notebooks } from './notebooks.js';
 import { Outputs, type StoredOutput } from './outputs.js';
 import { Packets } from './packets.js';
@@ -101,6 +102,7 @@ export async function openCore(options: CoreOptions): Promise<Core> {
   const approvals = new Approvals(rooms, assets, clock);
   const notebooks = new Notebooks(rooms, worker, approvals, clock, runsUsedCounter(home.db));
   const outputs = new Outputs(home.db, home.vaultDir, clock);
+  const models = new Models(worker);
   const runs = new Runs(home.db, home.vaultDir, rooms, notebooks, outputs, packets, worker, jobs, clock, {
     ...(options.runTimeoutMs === undefined ? {} : { timeoutMs: options.runTimeoutMs }),
     ...(options.runMemoryLimit === undefined ? {} : { memoryLimit: options.runMemoryLimit }),
@@ -225,6 +227,16 @@ export async function openCore(options: CoreOptions): Promise<Core> {
       return outputs.data(found, view(found), boxKeys, offset ?? 0, limit);
     },
     'output.release': async ({ room, run, outPath }) => runs.release(room, run, outPath, me(), keystore.keys()),
+    'model.predict': async ({ room, model, ...request }) => {
+      if (room === undefined) return models.predict(await models.readModelFile(model), request);
+      const { room: stored, view, boxKeys } = outputsOf(room);
+      const found = outputs.resolve(stored, model);
+      const shown = view(found);
+      if (shown.kind !== 'model') throw new CleanroomError('BAD_REQUEST', `${shown.name} is a table, not a model; give a model made by a train cell.`);
+      const text = outputs.data(found, shown, boxKeys, 0, 1).rows[0]?.[0];
+      if (typeof text !== 'string') throw new CleanroomError('HOME_DAMAGED', `The stored model ${shown.name} has no document; the home is damaged.`);
+      return models.predict(text, request);
+    },
     'receipt.verify': async ({ receipt }) => {
       const status = keystore.status();
       const identity = status.state === 'none' ? null : status.identity;

@@ -50,7 +50,7 @@ const maxBundleBytes = 1024 * 1024 * 1024;
 
 const storedTableSchema = object({
   columns: array(outputColumnSchema, { min: 1, max: 10_000 }),
-  rows: array(array(nullable(string({ max: 100_000 })), { max: 10_000 }), { max: 1_000_000 }),
+  rows: array(array(nullable(string({ max: 1_000_000 })), { max: 10_000 }), { max: 1_000_000 }),
 });
 
 const bundleSchema = object({
@@ -61,7 +61,7 @@ const bundleSchema = object({
       name: assetNameSchema,
       cell: integer({ min: 0, max: 499 }),
       columns: array(outputColumnSchema, { min: 1, max: 10_000 }),
-      rows: array(array(nullable(string({ max: 100_000 })), { max: 10_000 }), { max: 1_000_000 }),
+      rows: array(array(nullable(string({ max: 1_000_000 })), { max: 10_000 }), { max: 1_000_000 }),
       suppressedRows: integer({ min: 0 }),
     }),
     { min: 1, max: 500 },
@@ -419,6 +419,8 @@ export class Outputs {
       name: output.name,
       snapshotName: snapshot?.snapshot.name ?? `snapshot ${output.snapshot.slice(0, 6)}`,
       source: output.source,
+      // A train cell's output is its model; the snapshot (public to every member) says which cell made it.
+      kind: snapshot?.snapshot.notebook.cells[output.cell]?.kind === 'train' ? 'model' : 'table',
       runner: aliasOf(snapshot?.snapshot.runner ?? ''),
       columns: [...output.columns],
       rows: output.rowCount,

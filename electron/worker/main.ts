@@ -26,7 +26,9 @@ import {
 } from '../../shared/worker-protocol.js';
 import { type EngineLimits, engineBaseConfig } from './file-engine.js';
 import { importTable, inspectSource, type ProgressSink } from './import.js';
+import { readLibrary } from './library.js';
 import { runNotebook } from './run.js';
+import { scoreFile } from './score.js';
 import { packVolume } from './volume.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -212,6 +214,16 @@ function startServing(transport: ParentTransport, connection: DuckDBConnection, 
       case 'packVolume':
         jobQueue = jobQueue.then(async () => {
           transport.send(await runFileRequest(request.id, () => packVolume(request, progressOf(request.id)), 'volume packing'));
+        });
+        return;
+      case 'readLibrary':
+        jobQueue = jobQueue.then(async () => {
+          transport.send(await runFileRequest(request.id, () => readLibrary(limits, request), 'library reading'));
+        });
+        return;
+      case 'score':
+        jobQueue = jobQueue.then(async () => {
+          transport.send(await runFileRequest(request.id, () => scoreFile(limits, request, progressOf(request.id)), 'scoring'));
         });
         return;
       case 'run':

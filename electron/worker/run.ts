@@ -14,48 +14,33 @@ import { type DuckDBConnection } from '@duckdb/node-api';
 import { fromBase64Url, wipe } from '../../shared/crypto.js';
 import { CleanroomError } from '../../shared/errors.js';
 import { guardTree, parseSqlTree, reservedPrefix, stringifySqlTree } from '../../shared/k-guard.js';
+import { expandMacros } from '../../shared/library.js';
 import { isSqlLiteral } from '../../shared/notebook.js';
-import { analyseCell, type PolicyMode, type PolicyTable } from '../../shared/policy.js';
+import { analyseCell, type PolicyMode } from '../../shared/policy.js';
+import { type RunOutput, type RunResult, type RunTable } from '../../shared/worker-protocol.js';
 import {
-  duckdbErrorClass,
-  type RunFailure,
-  type RunOutput,
-  type RunResult,
-  type RunTable,
-  type WorkerRequest,
-} from '../../shared/worker-protocol.js';
+  type CellContext,
+  CellFailure,
+  checkOutputName,
+  columnsOf,
+  countRows,
+  fail,
+  failureClassOf,
+  inCell,
+  privateLibraryRefusal,
+  refusalReasons,
+  type RunRequest,
+  scalarText,
+} from './cells.js';
 import { type EngineLimits, type FileEngine, openFileEngine, sqlIdentifier, sqlString } from './file-engine.js';
 import { type ProgressSink } from './import.js';
+import { loadLibraries, type LoadedLibrary } from './library.js';
 import { decryptPayloadFile } from './payload-stream.js';
+import { runTrainCell } from './train-cell.js';
 
-type RunRequest = Extract<WorkerRequest, { kind: 'run' }>;
-
-/** Longest value text one output cell may hold (the protocol's limit). */
+/** Longest value text one output cell of a SQL cell may hold. */
 const maxValueLength = 100_000;
-/** Most reasons one policy refusal reports. */
-const maxReasons = 50;
 const progressIntervalMs = 200;
-
-/** A failure of the notebook's code: ends the run with a class and a cell, never a message. */
-class CellFailure extends Error {
-  constructor(readonly failure: RunFailure) {
-    super(failure.class);
-  }
-}
-
-function fail(failureClass: string, cell: number | null, reasons: string[] = []): never {
-  throw new CellFailure({ class: failureClass, cell, reasons: reasons.slice(0, maxReasons).map((reason) => reason.slice(0, 500)) });
-}
-
-/** DuckDB's error class without spaces (ConversionError, OutOfMemoryError…), from its fixed list only. */
-export function failureClassOf(error: unknown): string {
-  const found = duckdbErrorClass(error instanceof Error ? error.message : '');
-  if (found === null) return 'QueryError';
-  return found
-    .split(' ')
-    .map((word) => (word === '' ? '' : `${(word[0] as string).toUpperCase()}${word.slice(1)}`))
-    .join('');
-}
 
 // ---------------------------------------------------------------------------------------------
 // Checking the request (core built it, but the worker trusts nothing it is sent).
@@ -176,49 +161,19 @@ async function prepareEngine(limits: EngineLimits, request: RunRequest, tables: 
 // ---------------------------------------------------------------------------------------------
 // Cells.
 
-async function scalarText(connection: DuckDBConnection, sql: string, values: string[]): Promise<string> {
-  const reader = await connection.runAndReadAll(sql, values);
-  const value = reader.getRows()[0]?.[0];
-  if (typeof value !== 'string') throw new CleanroomError('INTERNAL', 'DuckDB gave no text');
-  return value;
-}
-
-async function columnsOf(connection: DuckDBConnection, relation: string): Promise<{ name: string; type: string }[]> {
-  const reader = await connection.runAndReadAll(`DESCRIBE ${relation}`);
-  return reader.getRowsJson().map((row) => ({ name: String(row[0]), type: String(row[1]) }));
-}
-
-async function countRows(connection: DuckDBConnection, sql: string): Promise<number> {
-  const value = (await connection.runAndReadAll(sql)).getRowsJson()[0]?.[0];
-  const count = Number(value);
-  if (!Number.isSafeInteger(count) || count < 0) throw new CleanroomError('INTERNAL', 'DuckDB gave no row count');
-  return count;
-}
-
-interface CellContext {
-  readonly connection: DuckDBConnection;
-  readonly request: RunRequest;
-  readonly policyTables: readonly PolicyTable[];
-  readonly tableNames: ReadonlySet<string>;
-  readonly outputs: Set<string>;
-}
-
 /** Runs one SQL cell into a temporary table named `name`; returns the rows it suppressed. */
 async function runSqlCell(context: CellContext, index: number, source: string, name: string): Promise<number> {
   const { connection, request } = context;
   const mode = request.policy.mode;
-  if (name.startsWith(reservedPrefix)) fail('PolicyRefused', index, [`output names starting with ${reservedPrefix} are reserved`]);
-  if (context.tableNames.has(name)) fail('PolicyRefused', index, [`its output ${name} has the name of a table in this room`]);
-  if (context.outputs.has(name)) fail('PolicyRefused', index, [`its output ${name} is already made by an earlier cell`]);
+  checkOutputName(context, index, name);
 
-  const tree = parseSqlTree(await scalarText(connection, 'SELECT json_serialize_sql($1::VARCHAR)', [source]));
-  // A syntax error is the notebook's; any other statement (COPY, ATTACH, SET…) is not a SELECT and the policy says so.
-  if (typeof tree === 'object' && tree !== null && (tree as { error_type?: unknown }).error_type === 'parser') fail('ParserError', index);
+  const parsed = await context.parseCell(index, source);
+  const { tree } = parsed;
   const verdict = analyseCell(tree, { tables: context.policyTables, earlierOutputs: [...context.outputs], mode });
   if (!verdict.ok) {
-    fail('PolicyRefused', index, verdict.problems.map((problem) => (problem.position === undefined ? problem.reason : `${problem.position}: ${problem.reason}`)));
+    fail('PolicyRefused', index, refusalReasons(parsed, verdict.problems.map((problem) => (problem.position === undefined ? problem.reason : `${problem.position}: ${problem.reason}`))));
   }
-  const deserialize = (value: unknown) => scalarText(connection, 'SELECT json_deserialize_sql($1::JSON)', [stringifySqlTree(value)]);
+  const deserialize = context.render;
   // What runs is DuckDB's own rendering of the tree the policy checked, not the text as typed.
   const checkedSql = await deserialize(tree);
   const target = sqlIdentifier(name);
@@ -228,7 +183,7 @@ async function runSqlCell(context: CellContext, index: number, source: string, n
   }
 
   const guarded = guardTree(tree, context.policyTables);
-  if (!guarded.ok) fail('PolicyRefused', index, guarded.reasons);
+  if (!guarded.ok) fail('PolicyRefused', index, refusalReasons(parsed, guarded.reasons));
   const names = (await columnsOf(connection, checkedSql)).map((column) => column.name);
   const raw = sqlIdentifier(`${reservedPrefix}raw_${index + 1}`);
   await connection.run(`CREATE TEMP TABLE ${raw} AS ${await deserialize(guarded.tree)}`);
@@ -285,36 +240,47 @@ export async function runNotebook(limits: EngineLimits, request: RunRequest, sin
       return { kind: 'run', outputs: [], failure: { class: 'PayloadUnreadable', cell: null, reasons: [] } };
     }
     engine = await prepareEngine(limits, request, tables);
+    const { connection } = engine;
+    let library: LoadedLibrary;
+    try {
+      library = await loadLibraries(connection, request.volumes ?? []);
+    } catch (error) {
+      if (error instanceof CellFailure) throw error;
+      // Nothing about a private library may be said to the runner: not which file, not why.
+      fail('LibraryUnreadable', null);
+    }
     const context: CellContext = {
-      connection: engine.connection,
+      connection,
       request,
       // Every column with its role, hidden ones too: the policy refuses them by name (the views do not have them).
       policyTables: request.tables.map((table) => ({ name: table.name, allowMinMax: table.allowMinMax, columns: table.columns })),
       tableNames: new Set(request.tables.map((table) => table.name)),
       outputs: new Set(),
+      madeNames: new Set(),
+      parseCell: async (index, source) => {
+        const tree = parseSqlTree(await scalarText(connection, 'SELECT json_serialize_sql($1::VARCHAR)', [source]));
+        // A syntax error is the notebook's; any other statement (COPY, ATTACH, SET…) is not a SELECT and the policy says so.
+        if (typeof tree === 'object' && tree !== null && (tree as { error_type?: unknown }).error_type === 'parser') fail('ParserError', index);
+        const expanded = expandMacros(tree, library.macros);
+        if (!expanded.ok) fail('PolicyRefused', index, [privateLibraryRefusal]);
+        return { tree: expanded.tree, usesLibrary: expanded.used.length > 0 };
+      },
+      render: (tree) => scalarText(connection, 'SELECT json_deserialize_sql($1::JSON)', [stringifySqlTree(tree)]),
     };
     const outputs: RunOutput[] = [];
     const total = request.cells.length;
     sink({ phase: 'running', done: 0, total });
     for (const cell of request.cells) {
-      if (cell.kind === 'train') fail('NotSupported', cell.index);
-      if (cell.kind === 'sql') {
+      if (cell.kind === 'train') {
+        const model = await inCell(cell.index, () => runTrainCell(context, cell, sink));
+        context.madeNames.add(model.name);
+        outputs.push(model);
+      } else if (cell.kind === 'sql') {
         const name = cell.output ?? `cell_${cell.index + 1}`;
-        let suppressedRows: number;
-        try {
-          suppressedRows = await runSqlCell(context, cell.index, cell.source, name);
-        } catch (error) {
-          if (error instanceof CellFailure) throw error;
-          fail(failureClassOf(error), cell.index);
-        }
+        const suppressedRows = await inCell(cell.index, () => runSqlCell(context, cell.index, cell.source, name));
         context.outputs.add(name);
-        let output: Omit<RunOutput, 'suppressedRows'>;
-        try {
-          output = await readOutput(engine.connection, request, cell.index, name);
-        } catch (error) {
-          if (error instanceof CellFailure) throw error;
-          fail(failureClassOf(error), cell.index);
-        }
+        context.madeNames.add(name);
+        const output = await inCell(cell.index, () => readOutput(connection, request, cell.index, name));
         outputs.push({ ...output, suppressedRows });
       }
       sink({ phase: 'running', done: cell.index + 1, total });

@@ -54,6 +54,7 @@ function outputView(overrides: Partial<OutputView> = {}): OutputView {
     name: 'rates',
     snapshotName: 'Readmission by ward',
     source: 'mine',
+    kind: 'table',
     runner: 'Acme Insurance',
     columns: [
       { name: 'ward', type: 'VARCHAR' },

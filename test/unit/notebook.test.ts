@@ -110,7 +110,7 @@ describe('notebook: parsing the percent format', () => {
     ['an unterminated string', "-- parameter a = 'open\n-- %%\nSELECT 1\n", /^line 1: parameter a's value/],
     ['a malformed parameter line', '-- parameter a\n-- %%\nSELECT 1\n', /^line 1: a parameter is written/],
     ['a bad parameter name', '-- parameter Min = 1\n-- %%\nSELECT 1\n', /^line 1: parameter Min: name must be lower-case/],
-    ['code before the first cell', '\nSELECT 1\n-- %%\nSELECT 2\n', /^line 2: only parameters and comments may come before the first cell/],
+    ['code before the first cell', '\nSELECT 1\n-- %%\nSELECT 2\n', /^line 2: only libraries, parameters and comments may come before the first cell/],
     ['no cells at all', '-- just a comment\n\n', /^line 1: the notebook has no cells/],
     ['an empty file', '', /^line 1: the notebook has no cells/],
     ['an empty SQL cell', '-- %% [markdown]\n-- hi\n-- %% output=n\n\n-- nothing here\n\n-- %%\nSELECT 1\n', /^line 3: the SQL cell is empty/],
