@@ -149,7 +149,8 @@ interface Relation {
   readonly known: boolean;
 }
 
-class Analyser {
+/** The walker behind analyseCell; train-policy.ts reuses it to learn where each output column comes from. */
+export class Analyser {
   readonly problems: PolicyProblem[] = [];
   private readonly tables = new Map<string, PolicyTable>();
   private readonly outputs: Set<string>;

@@ -31,8 +31,9 @@
 //   id is hashCanonical(descriptor) and may be added once.
 // - snapshot.added: the room is active; snapshot.room is this room and snapshot.author the
 //   author; the runner and recipients are members who have not left by the entry's time; every
-//   referenced asset is in the room with exactly that id, payload hash, name, kind and owner; the
-//   notebook reads back from its own text unchanged; a snapshot id may be added once.
+//   referenced asset is in the room with exactly that id, payload hash, name, kind and owner; each
+//   `-- library` the notebook names is a referenced volume; the notebook reads back from its own
+//   text unchanged; a snapshot id may be added once.
 // - approval.granted: names a snapshot of this room, for that snapshot's runner, expiring after
 //   the entry's time; it carries keys only for assets the snapshot reads and the approver owns,
 //   each at most once (missing keys are allowed: the status reports them). A member's later grant
@@ -463,6 +464,9 @@ function snapshotAddedProblem(roomId: string, candidate: Candidate, snapshot: Sn
     if (asset.descriptor.name !== ref.name || asset.descriptor.kind !== ref.kind || asset.owner !== ref.owner) {
       return `references asset ${ref.name} with a name, kind or owner that differs from the room's`;
     }
+  }
+  for (const library of snapshot.notebook.libraries ?? []) {
+    if (!snapshot.assets.some((ref) => ref.kind === 'volume' && ref.name === library)) return `names library ${library} but does not reference a volume of that name`;
   }
   const notebook = notebookProblem(snapshot.notebook);
   if (notebook !== null) return `the snapshot's notebook is malformed: ${notebook}`;

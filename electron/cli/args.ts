@@ -238,7 +238,11 @@ export const commandSpecs = {
     arguments: [{ name: 'ROOM' }],
     options: [{ name: 'file', value: 'F', required: true, summary: 'The notebook (jupytext percent format for SQL).' }],
     summary: summaryOf('notebook.check'),
-    details: [roomRef, 'Exit code 1 if the notebook would be refused.'],
+    details: [
+      roomRef,
+      'Exit code 1 if the notebook would be refused.',
+      'A notebook that uses your private library needs the passphrase (CLEANROOM_PASSPHRASE or --passphrase-file F) to read it.',
+    ],
   },
   'notebook add': {
     words: ['notebook', 'add'],

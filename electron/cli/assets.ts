@@ -9,7 +9,7 @@ import { describeFileError } from '../core/files.js';
 import { type Command, type GlobalSettings } from './args.js';
 import { assetLines, assetListLines, checkLines, inspectionLines, progressLine, snapshotLines, snapshotListLines } from './format-assets.js';
 import { shortId } from './format.js';
-import { type CliContext, exitCodes, invoke, report, withCore, withUnlockedCore } from './session.js';
+import { type CliContext, exitCodes, invoke, report, withCore, withCoreUnlockedIfPossible, withUnlockedCore } from './session.js';
 
 export type AssetCommand = Extract<
   Command,
@@ -74,7 +74,7 @@ export async function assetCommands(context: CliContext, settings: GlobalSetting
     }
     case 'notebook check': {
       const source = readNotebookFile(command.file);
-      const check = await withCore(context, settings, (core) => invoke(core, 'notebook.check', { room: command.room, source }));
+      const check = await withCoreUnlockedIfPossible(context, settings, (core) => invoke(core, 'notebook.check', { room: command.room, source }));
       report(context, settings, check, checkLines(check));
       return check.ok ? exitCodes.ok : exitCodes.refused;
     }

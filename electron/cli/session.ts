@@ -62,6 +62,18 @@ export async function withUnlockedCore<T>(
   });
 }
 
+/**
+ * Core unlocked when a passphrase is at hand, locked otherwise: for commands that need the keys
+ * only for part of their work (checking a notebook that uses my private library reads it).
+ */
+export async function withCoreUnlockedIfPossible<T>(context: CliContext, settings: GlobalSettings, use: (core: Core) => Promise<T>): Promise<T> {
+  const passphrase = passphraseFrom(settings.passphraseFile, context.env);
+  return withCore(context, settings, async (core) => {
+    if (passphrase !== null) await invoke(core, 'identity.unlock', { passphrase });
+    return use(core);
+  });
+}
+
 /** Calls core through `dispatch`, so the request is checked against the contract like any host's. */
 export async function invoke<M extends ApiMethod>(core: Core, method: M, request: ApiRequest<M>): Promise<ApiResponse<M>> {
   return unwrap(await core.dispatch(method, request)) as ApiResponse<M>;

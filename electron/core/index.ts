@@ -100,9 +100,9 @@ export async function openCore(options: CoreOptions): Promise<Core> {
   const staging = new Staging();
   const assets = new Assets(home.db, home.vaultDir, rooms, worker, jobs, clock, staging);
   const approvals = new Approvals(rooms, assets, clock);
-  const notebooks = new Notebooks(rooms, worker, approvals, clock, runsUsedCounter(home.db));
+  const notebooks = new Notebooks(rooms, worker, approvals, clock, runsUsedCounter(home.db), { vaultDir: home.vaultDir, sealedKeyOf: (asset) => assets.sealedKeyOf(asset), payloadFileOf: (hash) => packets.payloadFileOf(hash) });
   const outputs = new Outputs(home.db, home.vaultDir, clock);
-  const models = new Models(worker);
+  const models = new Models(worker, staging);
   const runs = new Runs(home.db, home.vaultDir, rooms, notebooks, outputs, packets, worker, jobs, clock, {
     ...(options.runTimeoutMs === undefined ? {} : { timeoutMs: options.runTimeoutMs }),
     ...(options.runMemoryLimit === undefined ? {} : { memoryLimit: options.runMemoryLimit }),
@@ -191,7 +191,7 @@ export async function openCore(options: CoreOptions): Promise<Core> {
     'job.status': async ({ job }) => jobs.view(job),
     'job.cancel': async ({ job }) => jobs.cancel(job),
     'asset.list': async ({ room }) => ({ assets: assets.list(room, me()) }),
-    'notebook.check': async ({ room, source }) => notebooks.check(room, source),
+    'notebook.check': async ({ room, source }) => notebooks.check(room, source, identityOrNull(), keystore.status().state === 'unlocked' ? keystore.keys() : null),
     'notebook.add': async (request) => {
       const identity = me();
       return notebooks.add(request, identity, keystore.keys());

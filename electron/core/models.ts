@@ -1,19 +1,136 @@
 // Models: scoring a local file with a model output or an exported model file (`model.predict`).
-// STUB — to be written (see /work/brief6.md).
+// The worker reads the file with a DuckDB that may open nothing else and writes the scored CSV;
+// core only picks where that goes: beside the chosen file under a temporary name, renamed into
+// place once whole, or a private RAM folder whose CSV is returned and then removed.
+import { randomBytes } from 'node:crypto';
+import { closeSync, fstatSync, openSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { type ApiRequest, type Prediction } from '../../shared/contract.js';
 import { CleanroomError } from '../../shared/errors.js';
+import { parseModelDocument } from '../../shared/model.js';
+import { describeFileError, isFolder, syncFolder } from './files.js';
+import { createRamFolder } from './ram-folder.js';
+import { type Staging } from './staging.js';
 import { type WorkerHost } from './worker-host.js';
 
+/** Largest model file read: a model document is at most 1,000,000 characters compact, more indented. */
+export const maxModelFileBytes = 5 * 1024 * 1024;
+/** Largest scored CSV returned as text; a larger one must be written to a file. */
+export const maxReturnedCsvBytes = 20_000_000;
+/** Scoring a big file takes as long as reading it; as generous as an import. */
+const scoreTimeoutMs = 6 * 60 * 60 * 1000;
+
+export type PredictRequest = Omit<ApiRequest<'model.predict'>, 'room' | 'model'>;
+
+/** `admissions.csv` → `admissions-scored.csv`: the name a scored file gets inside a chosen folder. */
+export function scoredFileName(source: string): string {
+  const base = path.basename(source);
+  const extension = path.extname(base);
+  return `${extension === '' || extension === base ? base : base.slice(0, -extension.length)}-scored.csv`;
+}
+
 export class Models {
-  constructor(private readonly worker: WorkerHost) {}
+  constructor(
+    private readonly worker: WorkerHost,
+    /** Files the shell received; one scored here is removed once scoring ends, as imports do. */
+    private readonly staging?: Pick<Staging, 'release'>,
+  ) {}
 
   /** Reads a model `.json` file (an exported model) as its JSON text, checked. */
-  async readModelFile(_file: string): Promise<string> {
-    throw new CleanroomError('INTERNAL', `scoring is not built yet (${String(this.worker !== null)})`);
+  async readModelFile(file: string): Promise<string> {
+    const resolved = path.resolve(file);
+    let fd: number;
+    try {
+      fd = openSync(resolved, 'r');
+    } catch (error) {
+      throw new CleanroomError('FILE_ERROR', `Cannot read the model ${file} (${describeFileError(error)}).`);
+    }
+    let text: string;
+    try {
+      const info = fstatSync(fd);
+      if (!info.isFile()) throw new CleanroomError('FILE_ERROR', `Cannot read the model ${file}: it is not a file.`);
+      if (info.size > maxModelFileBytes) throw new CleanroomError('BAD_REQUEST', `${file} is not a Cleanroom model: it is larger than ${maxModelFileBytes / 1024 / 1024} MB.`);
+      text = readFileSync(fd, 'utf8');
+    } catch (error) {
+      if (error instanceof CleanroomError) throw error;
+      throw new CleanroomError('FILE_ERROR', `Cannot read the model ${file} (${describeFileError(error)}).`);
+    } finally {
+      closeSync(fd);
+    }
+    const parsed = parseModelDocument(text);
+    if (!parsed.ok) throw new CleanroomError('BAD_REQUEST', `${file} is not a Cleanroom model: ${parsed.reason}.`);
+    return text;
   }
 
   /** Scores `request.source` with the model document `modelText`. */
-  async predict(_modelText: string, _request: Omit<ApiRequest<'model.predict'>, 'room' | 'model'>): Promise<Prediction> {
-    throw new CleanroomError('INTERNAL', 'scoring is not built yet');
+  async predict(modelText: string, request: PredictRequest): Promise<Prediction> {
+    const parsed = parseModelDocument(modelText);
+    if (!parsed.ok) throw new CleanroomError('BAD_REQUEST', `The model is not a Cleanroom model: ${parsed.reason}.`);
+    const { algorithm, target } = parsed.model;
+    const source = path.resolve(request.source);
+    try {
+      if (request.outPath !== undefined) {
+        const written = await this.scoreToFile(modelText, source, request);
+        return { algorithm, target, ...written.result, outPath: written.target, csv: null };
+      }
+      const { result, csv } = await this.scoreToText(modelText, source, request);
+      return { algorithm, target, ...result, outPath: null, csv };
+    } finally {
+      this.staging?.release(source);
+    }
+  }
+
+  private score(modelText: string, source: string, request: PredictRequest, outFile: string) {
+    return this.worker.request(
+      { kind: 'score', model: modelText, source, ...(request.format === undefined ? {} : { format: request.format }), outFile },
+      { timeoutMs: scoreTimeoutMs },
+    );
+  }
+
+  /** Writes beside the target under a temporary name, synced by the worker, then renamed into place. */
+  private async scoreToFile(modelText: string, source: string, request: PredictRequest) {
+    const chosen = path.resolve(request.outPath as string);
+    const target = isFolder(chosen) ? path.join(chosen, scoredFileName(source)) : chosen;
+    if (target === source) throw new CleanroomError('BAD_REQUEST', `The scored file would replace ${path.basename(source)}, the file being scored; write it somewhere else.`);
+    const folder = path.dirname(target);
+    try {
+      if (!statSync(folder).isDirectory()) throw new CleanroomError('FILE_ERROR', `Cannot write ${target}: ${folder} is not a folder.`);
+    } catch (error) {
+      if (error instanceof CleanroomError) throw error;
+      throw new CleanroomError('FILE_ERROR', `Cannot write ${target} (${describeFileError(error)}).`);
+    }
+    if (isFolder(target)) throw new CleanroomError('FILE_ERROR', `Cannot write ${target}: it is a folder.`);
+    const partial = path.join(folder, `.${path.basename(target)}.${randomBytes(6).toString('hex')}.partial`);
+    try {
+      const scored = await this.score(modelText, source, request, partial);
+      try {
+        renameSync(partial, target);
+      } catch (error) {
+        throw new CleanroomError('FILE_ERROR', `Cannot write ${target} (${describeFileError(error)}).`);
+      }
+      syncFolder(folder);
+      return { target, result: { columns: scored.columns, rows: scored.rows, scored: scored.scored } };
+    } finally {
+      rmSync(partial, { force: true });
+    }
+  }
+
+  /** Scores into a private RAM folder, returns the CSV's text and removes the folder. */
+  private async scoreToText(modelText: string, source: string, request: PredictRequest) {
+    const ram = createRamFolder();
+    try {
+      const outFile = path.join(ram.dir, 'scored.csv');
+      const scored = await this.score(modelText, source, request, outFile);
+      const size = statSync(outFile).size;
+      if (size > maxReturnedCsvBytes) {
+        throw new CleanroomError(
+          'NOT_ALLOWED',
+          `The scored file would be ${Math.ceil(size / 1_000_000)} MB, more than the ${maxReturnedCsvBytes / 1_000_000} MB that can be shown; write it to a file instead (--out F).`,
+        );
+      }
+      return { result: { columns: scored.columns, rows: scored.rows, scored: scored.scored }, csv: readFileSync(outFile, 'utf8') };
+    } finally {
+      ram.remove();
+    }
   }
 }

@@ -1,26 +1,58 @@
 // Notebooks and their snapshots: checking which room tables each SQL cell reads (DuckDB's own
 // parser, walked in shared/sql-tables.ts), freezing a notebook as a signed snapshot, and the
 // views of snapshots with their approval status.
+//
+// Libraries (`-- library NAME`, issue 6) must be volumes the notebook's author owns. For the
+// author's own check, core asks the worker to read them (readLibrary, with the author's own key)
+// and expands their macros into each cell before judging it, so the author sees full reasons. The
+// snapshot references each library volume, so approvals carry its key to the runner.
 import { type SnapshotSummary, type SnapshotView } from '../../shared/approval-status.js';
 import { type ApiResponse } from '../../shared/contract.js';
-import { CleanroomError } from '../../shared/errors.js';
+import { fromBase64Url, toBase64Url, wipe } from '../../shared/crypto.js';
+import { CleanroomError, type ErrorCode } from '../../shared/errors.js';
 import { type IdentityPublic } from '../../shared/identity.js';
-import { type Notebook, parseNotebook, type Snapshot, snapshotIdOf } from '../../shared/notebook.js';
 import { guardTree } from '../../shared/k-guard.js';
-import { analyseCell, type PolicyTable } from '../../shared/policy.js';
+import { checkLibrary, expandMacros, type MacroDefinition, macroFromTree } from '../../shared/library.js';
+import { parseTrainOptions } from '../../shared/model.js';
+import { type Notebook, parseNotebook, type Snapshot, snapshotIdOf } from '../../shared/notebook.js';
+import { analyseCell, type PolicyProblem, type PolicyTable } from '../../shared/policy.js';
 import { type MemberState, type RoomState, type SnapshotState, snapshotStatus } from '../../shared/room-state.js';
 import { assetNameOf, tablesReadBy } from '../../shared/sql-tables.js';
+import { analyseTrainCell } from '../../shared/train-policy.js';
 import { type Approvals } from './approvals.js';
-import { roomAssets } from './assets.js';
+import { type RoomAsset, roomAssets } from './assets.js';
 import { type UnlockedKeys } from './keystore.js';
 import { type Rooms, type StoredRoom } from './rooms.js';
+import { openOwnDataKey, vaultPathFor } from './vault.js';
 import { type WorkerHost } from './worker-host.js';
 
 type NotebookCheck = ApiResponse<'notebook.check'>;
 type CellCheck = NotebookCheck['cells'][number];
 
 const parseTimeoutMs = 30_000;
+const libraryTimeoutMs = 120_000;
 const minIdPrefix = 6;
+
+/** How core reads its own library volumes for the author's check: the sealed key and the payload file. */
+export interface OwnVolumeAccess {
+  /** My sealed data key for one of my assets, or null (Assets.sealedKeyOf). */
+  sealedKeyOf(assetId: string): string | null;
+  /** Where this home keeps a payload it recorded (Packets.payloadFileOf); else it is at its vault path. */
+  payloadFileOf(payloadHash: string): string | null;
+  readonly vaultDir: string;
+}
+
+/** Who is checking: their own libraries can be read only with their unlocked keys. */
+interface Checker {
+  readonly me: IdentityPublic;
+  readonly keys: UnlockedKeys | null;
+}
+
+/** Why the notebook's libraries cannot be used, with the code notebook.add refuses it with. */
+interface LibraryProblem {
+  readonly code: ErrorCode;
+  readonly message: string;
+}
 
 export interface AddNotebookRequest {
   readonly room: string;
@@ -50,6 +82,8 @@ export class Notebooks {
     private readonly clock: () => Date,
     /** Runs used per approval in a room (runs.ts runsUsedCounter): this home's runs and run.finished entries. */
     private readonly runsUsed: (state: RoomState) => (approvalId: string) => number = () => () => 0,
+    /** Reading my own library volumes; without it, notebooks that name libraries cannot be checked or added. */
+    private readonly ownVolumes: OwnVolumeAccess | null = null,
   ) {}
 
   /**
@@ -64,31 +98,124 @@ export class Notebooks {
     return JSON.parse(text) as unknown;
   }
 
+  /**
+   * The volumes a notebook's `-- library` lines name, and why any cannot be used: each must be a
+   * volume of the room that the checker owns.
+   */
+  private librariesOf(notebook: Notebook, state: RoomState, room: StoredRoom, checker: Checker | null): { volumes: RoomAsset[]; problems: LibraryProblem[] } {
+    const volumes: RoomAsset[] = [];
+    const problems: LibraryProblem[] = [];
+    for (const name of notebook.libraries ?? []) {
+      const asset = roomAssets(state).find((candidate) => candidate.descriptor.name === name);
+      if (asset === undefined) {
+        problems.push({ code: 'NOT_FOUND', message: `library ${name} is not a volume in ${room.name}` });
+      } else if (asset.descriptor.kind !== 'volume') {
+        problems.push({ code: 'BAD_REQUEST', message: `library ${name} is a table; a library is a volume of SQL macros` });
+      } else if (checker !== null && asset.descriptor.owner !== checker.me.signPublicKey) {
+        const owner = this.rooms.aliasBook(state, checker.me).of(asset.descriptor.owner);
+        problems.push({ code: 'NOT_ALLOWED', message: `a notebook may use only your own volumes as libraries; ${name} is ${owner}'s` });
+      } else volumes.push(asset);
+    }
+    return { volumes, problems };
+  }
+
+  /**
+   * The macros of my own library volumes, read by the worker with my key (their bodies are mine
+   * to see), and the problems the owner must fix before the notebook can run.
+   */
+  private async macrosOf(volumes: readonly RoomAsset[], checker: Checker): Promise<{ macros: Map<string, MacroDefinition>; problems: LibraryProblem[] }> {
+    const access = this.ownVolumes;
+    if (volumes.length === 0) return { macros: new Map(), problems: [] };
+    if (checker.keys === null) return { macros: new Map(), problems: [{ code: 'LOCKED', message: 'unlock your identity to check a notebook that uses your libraries' }] };
+    if (access === null) return { macros: new Map(), problems: [{ code: 'INTERNAL', message: 'this Cleanroom cannot read libraries' }] };
+    const problems: LibraryProblem[] = [];
+    const entries: { macro: MacroDefinition; position: string }[] = [];
+    const boxKeys = { boxPublicKey: fromBase64Url(checker.me.boxPublicKey), boxSecretKey: checker.keys.boxSecretKey };
+    for (const volume of volumes) {
+      const { name, payload } = volume.descriptor;
+      const sealed = access.sealedKeyOf(volume.id);
+      if (sealed === null) {
+        problems.push({ code: 'NOT_FOUND', message: `this home has no data key for your volume ${name}, so library ${name} cannot be read` });
+        continue;
+      }
+      const dataKey = openOwnDataKey(sealed, boxKeys);
+      let read;
+      try {
+        read = await this.worker.request(
+          { kind: 'readLibrary', name, payloadFile: access.payloadFileOf(payload.hash) ?? vaultPathFor(access.vaultDir, payload.hash), chunkSize: payload.chunkSize, dataKey: toBase64Url(dataKey) },
+          { timeoutMs: libraryTimeoutMs },
+        );
+      } finally {
+        wipe(dataKey);
+      }
+      for (const problem of read.problems) problems.push({ code: 'BAD_REQUEST', message: `library ${name}: ${problem}` });
+      for (const macro of read.macros) {
+        const made = macroFromTree(macro, JSON.parse(macro.body) as unknown);
+        if (made.ok) entries.push({ macro: made.macro, position: `library ${name}` });
+        else problems.push({ code: 'BAD_REQUEST', message: `library ${name}: ${made.reason}` });
+      }
+    }
+    // Each library was checked alone by the worker; together, two may define the same macro.
+    const checked = checkLibrary(entries, new Set());
+    for (const problem of checked.problems) problems.push({ code: 'BAD_REQUEST', message: problem });
+    return { macros: checked.macros, problems };
+  }
+
   /** Checks every cell against the room: what it reads and what would be refused. */
-  private async checkCells(notebook: Notebook, state: RoomState): Promise<{ cells: CellCheck[]; missing: MissingTable[]; refusals: PolicyRefusal[] }> {
+  private async checkCells(
+    notebook: Notebook,
+    state: RoomState,
+    room: StoredRoom,
+    checker: Checker | null,
+  ): Promise<{ cells: CellCheck[]; missing: MissingTable[]; refusals: PolicyRefusal[]; libraries: RoomAsset[]; libraryProblems: LibraryProblem[] }> {
     // The owners' column roles and min/max choice, as the worker will enforce them.
     const policyTables: PolicyTable[] = roomAssets(state).flatMap((asset) =>
       asset.descriptor.kind === 'table'
         ? [{ name: asset.descriptor.name, allowMinMax: asset.descriptor.allowMinMax, columns: asset.descriptor.columns.map((column) => ({ name: column.name, role: column.role })) }]
         : [],
     );
+    const libraries = this.librariesOf(notebook, state, room, checker);
+    const libraryProblems = [...libraries.problems];
+    let macros = new Map<string, MacroDefinition>();
+    if (libraryProblems.length === 0 && checker !== null) {
+      const read = await this.macrosOf(libraries.volumes, checker);
+      macros = read.macros;
+      libraryProblems.push(...read.problems);
+    }
     const tables = new Set(policyTables.map((table) => table.name));
+    // Outputs later cells may read, and every name made so far (a model is made but not readable).
     const outputs = new Set<string>();
+    const made = new Set<string>();
     const cells: CellCheck[] = [];
     const missing: MissingTable[] = [];
     const refusals: PolicyRefusal[] = [];
+    const context = () => ({ tables: policyTables, earlierOutputs: [...outputs], mode: state.policy.mode });
+    const refuse = (index: number, problems: string[], found: readonly PolicyProblem[]): void => {
+      for (const problem of found) {
+        const reason = problem.position === undefined ? problem.reason : `${problem.position}: ${problem.reason}`;
+        problems.push(reason);
+        refusals.push({ cell: index, reason });
+      }
+    };
     for (const [index, cell] of notebook.cells.entries()) {
       const problems: string[] = [];
       const reads: string[] = [];
-      if (cell.kind === 'sql' && cell.source.trim() !== '') {
-        const tree = await this.syntaxTree(cell.source);
+      let output = cell.output ?? '';
+      const spec = cell.kind === 'train' ? parseTrainOptions(cell) : null;
+      if (spec !== null && !spec.ok) problems.push(...spec.reasons);
+      if (spec?.ok === true) output = spec.spec.model;
+      if ((cell.kind === 'sql' || cell.kind === 'train') && cell.source.trim() !== '') {
+        const parsed = await this.syntaxTree(cell.source);
+        const expanded = expandMacros(parsed, macros);
+        const tree = expanded.ok ? expanded.tree : parsed;
         const found = tablesReadBy(tree);
         const notSelect = typeof tree === 'object' && tree !== null && (tree as { error?: unknown; error_type?: unknown }).error === true && (tree as { error_type?: unknown }).error_type !== 'parser';
-        if ('error' in found && notSelect) {
+        if (!expanded.ok) {
+          problems.push(expanded.reason);
+        } else if ('error' in found && notSelect) {
           // COPY, ATTACH, SET…: DuckDB serializes only SELECTs; the policy says what is allowed instead.
-          const reason = analyseCell(tree, { tables: policyTables, earlierOutputs: [...outputs], mode: state.policy.mode }).problems[0]?.reason ?? 'only a single SELECT is allowed';
-          problems.push(reason);
-          refusals.push({ cell: index, reason });
+          const verdict = spec !== null && spec.ok ? analyseTrainCell(tree, context(), spec.spec) : analyseCell(tree, context());
+          refuse(index, problems, verdict.problems.length > 0 ? verdict.problems.slice(0, 1) : [{ reason: 'only a single SELECT is allowed' }]);
         } else if ('error' in found) {
           problems.push(`the SQL does not parse: ${found.message}`);
         } else {
@@ -100,37 +227,47 @@ export class Notebooks {
             problems.push(`reads ${shown}, which is not a table in this room`);
             missing.push({ cell: index, name: shown });
           }
-          if (problems.length === 0) {
-            const verdict = analyseCell(tree, { tables: policyTables, earlierOutputs: [...outputs], mode: state.policy.mode });
-            for (const problem of verdict.problems) {
-              const reason = problem.position === undefined ? problem.reason : `${problem.position}: ${problem.reason}`;
-              problems.push(reason);
-              refusals.push({ cell: index, reason });
-            }
+          if (problems.length === 0 && spec !== null && spec.ok) {
+            refuse(index, problems, analyseTrainCell(tree, context(), spec.spec).problems);
+          } else if (problems.length === 0 && cell.kind === 'sql') {
+            const verdict = analyseCell(tree, context());
+            refuse(index, problems, verdict.problems);
             // What k-suppression cannot count the worker would refuse at run time: say so now.
             const guarded = verdict.ok && state.policy.mode === 'aggregate' ? guardTree(tree, policyTables) : null;
-            if (guarded !== null && !guarded.ok) {
-              for (const reason of guarded.reasons) {
-                problems.push(reason);
-                refusals.push({ cell: index, reason });
-              }
-            }
+            if (guarded !== null && !guarded.ok) refuse(index, problems, guarded.reasons.map((reason) => ({ reason })));
           }
         }
+      } else if (cell.kind === 'train') {
+        problems.push('the train cell has no SELECT of its training rows');
       }
-      if (cell.output !== null) {
+      if (cell.kind === 'train') {
+        if (spec?.ok === true) {
+          const model = spec.spec.model;
+          if (tables.has(model)) problems.push(`its model ${model} has the name of a table in this room`);
+          else if (made.has(model)) problems.push(`its model ${model} has the name of an earlier cell's output`);
+          made.add(model);
+        }
+      } else if (cell.output !== null) {
         if (tables.has(cell.output)) problems.push(`its output ${cell.output} has the name of a table in this room`);
+        else if (made.has(cell.output)) problems.push(`its output ${cell.output} has the name of an earlier cell's model`);
         outputs.add(cell.output);
+        made.add(cell.output);
       } else if (cell.kind === 'sql') {
         // The worker names an unnamed SQL cell's output cell_<n>; later cells may read it.
         outputs.add(`cell_${index + 1}`);
+        made.add(`cell_${index + 1}`);
       }
-      cells.push({ index, kind: cell.kind, output: cell.output ?? '', reads, problems });
+      cells.push({ index, kind: cell.kind, output, reads, problems });
     }
-    return { cells, missing, refusals };
+    return { cells, missing, refusals, libraries: libraries.volumes, libraryProblems };
   }
 
-  async check(roomRef: string, source: string): Promise<NotebookCheck> {
+  /**
+   * Checks a notebook against the room. With my identity unlocked, my own libraries are read and
+   * their macros expanded, so I see every reason; another member's library is refused. Without an
+   * identity, libraries are not judged (nobody could add the notebook anyway).
+   */
+  async check(roomRef: string, source: string, me: IdentityPublic | null = null, keys: UnlockedKeys | null = null): Promise<NotebookCheck> {
     const room = this.rooms.resolve(roomRef);
     const state = this.rooms.state(room);
     let notebook: Notebook;
@@ -140,8 +277,9 @@ export class Notebooks {
       if (error instanceof CleanroomError && error.code === 'BAD_REQUEST') return { ok: false, problems: [error.message], cells: [] };
       throw error;
     }
-    const { cells } = await this.checkCells(notebook, state);
-    return { ok: cells.every((cell) => cell.problems.length === 0), problems: [], cells };
+    const { cells, libraryProblems } = await this.checkCells(notebook, state, room, me === null ? null : { me, keys });
+    const problems = libraryProblems.map((problem) => problem.message.slice(0, 500));
+    return { ok: problems.length === 0 && cells.every((cell) => cell.problems.length === 0), problems, cells };
   }
 
   // ---- adding ----------------------------------------------------------------------------------
@@ -150,7 +288,9 @@ export class Notebooks {
     const room = this.rooms.resolve(request.room);
     const state = this.rooms.requireActiveMember(room, me);
     const notebook = parseNotebook(request.source);
-    const { cells, missing, refusals } = await this.checkCells(notebook, state);
+    const { cells, missing, refusals, libraries, libraryProblems } = await this.checkCells(notebook, state, room, { me, keys });
+    const library = libraryProblems[0];
+    if (library !== undefined) throw new CleanroomError(library.code, `${capitalised(library.message)}; nothing was added.`);
     const first = missing[0];
     if (first !== undefined) {
       throw new CleanroomError('NOT_FOUND', `Cell ${first.cell + 1} reads ${first.name}, which is not a table in ${room.name}; nothing was added.`);
@@ -170,11 +310,16 @@ export class Notebooks {
     // Every asset any cell reads, by its id and payload hash, in order of first reading.
     const byName = new Map(roomAssets(state).map((asset) => [asset.descriptor.name, asset]));
     const read = [...new Set(cells.flatMap((cell) => cell.reads))];
-    const assets = read.flatMap((name) => {
+    const assets: Snapshot['assets'][number][] = read.flatMap((name) => {
       const asset = byName.get(name);
-      if (asset === undefined) return [];
+      if (asset === undefined || asset.descriptor.kind !== 'table') return [];
       return [{ name, kind: asset.descriptor.kind, owner: asset.descriptor.owner, asset: asset.id, payloadHash: asset.descriptor.payload.hash }];
     });
+    // Then the libraries, in `-- library` order: my approval below carries their keys to the runner.
+    for (const volume of libraries) {
+      const { name, kind, owner, payload } = volume.descriptor;
+      assets.push({ name, kind, owner, asset: volume.id, payloadHash: payload.hash });
+    }
 
     const snapshot: Snapshot = {
       format: 'cleanroom-snapshot/1',
@@ -271,6 +416,8 @@ export class Notebooks {
     return snapshotStatus(state, snapshotId, this.clock(), this.runsUsed(state));
   }
 }
+
+const capitalised = (text: string): string => `${text.charAt(0).toUpperCase()}${text.slice(1)}`;
 
 /** The room's snapshots, oldest first. */
 export function snapshotsOf(state: RoomState): SnapshotState[] {

@@ -18,7 +18,7 @@ import { feedRunsByApproval, type RoomState, type SnapshotState, snapshotStatus 
 import { type ExportResult } from '../../shared/room.js';
 import { defaultMaxOutputRows, type ReceiptCheck, type RunView } from '../../shared/run.js';
 import { parse } from '../../shared/validate.js';
-import { type RunFailure, type RunResult, type RunTable } from '../../shared/worker-protocol.js';
+import { type RunFailure, type RunResult, type RunTable, type RunVolume } from '../../shared/worker-protocol.js';
 import { type Jobs } from './jobs.js';
 import { type UnlockedKeys } from './keystore.js';
 import { type Notebooks } from './notebooks.js';
@@ -77,9 +77,13 @@ export function runsUsedCounter(db: Database.Database): (state: RoomState) => (a
   };
 }
 
+/** How a snapshot's asset is named in messages: its libraries are volumes, but people know them as libraries. */
+const what = (ref: { readonly kind: 'table' | 'volume'; readonly name: string }): string => `${ref.kind === 'table' ? 'table' : 'library'} ${ref.name}`;
+
 /** The job's line for a worker progress message. */
 function progressLine(phase: string, done: number, total: number, cells: number): string {
   if (phase === 'decrypting') return `Decrypting… ${readableBytes(done)} of ${readableBytes(total)}`;
+  if (phase === 'training') return 'Training a model…';
   const count = total > 0 ? total : cells;
   return `Running cell ${Math.min(count, done + 1)} of ${count}`;
 }
@@ -92,6 +96,10 @@ function failureError(failure: Failure): CleanroomError {
     return new CleanroomError('POLICY_REFUSED', `${where} was refused by the room's policy: ${reason}`);
   }
   if (failure.class === 'Timeout') return new CleanroomError('RUN_FAILED', 'The run took longer than its time limit and was stopped; nothing was kept.');
+  if (failure.class === 'LibraryUnreadable') {
+    // Nothing more may be said: the library is private to its owner, who can check it themselves.
+    return new CleanroomError('RUN_FAILED', "The notebook's private library could not be used (LibraryUnreadable); its owner can see why with notebook check. Nothing was kept.");
+  }
   if (failure.class === 'WorkerCrashed') {
     return new CleanroomError('RUN_FAILED', 'The DuckDB worker stopped during the run (out of memory, or it was killed); nothing was kept.');
   }
@@ -138,19 +146,18 @@ export class Runs {
     return null;
   }
 
-  /** Checks the payload of every table the snapshot reads: there, and the bytes that were approved. */
+  /** Checks the payload of every table and library the snapshot reads: there, and the bytes that were approved. */
   private async checkPayloads(room: StoredRoom, state: RoomState, found: SnapshotState, me: IdentityPublic): Promise<Map<string, string>> {
     const book = this.rooms.aliasBook(state, me);
     const files = new Map<string, string>();
     for (const ref of found.snapshot.assets) {
-      if (ref.kind !== 'table') continue;
       const asset = state.assets.find((candidate) => candidate.id === ref.asset);
-      if (asset === undefined) throw new CleanroomError('NOT_FOUND', `Table ${ref.name} is not in ${room.name}.`);
+      if (asset === undefined) throw new CleanroomError('NOT_FOUND', `${ref.kind === 'table' ? 'Table' : 'Library'} ${ref.name} is not in ${room.name}.`);
       const file = this.packets.payloadFileOf(ref.payloadHash) ?? vaultPathFor(this.vaultDir, ref.payloadHash);
       if (!existsSync(file) || !statSync(file).isFile()) {
         throw new CleanroomError(
           'NOT_FOUND',
-          `The payload of table ${ref.name} has not arrived; import a packet from its owner, ${book.of(ref.owner)}.`,
+          `The payload of ${what(ref)} has not arrived; import a packet from its owner, ${book.of(ref.owner)}.`,
         );
       }
       try {
@@ -159,7 +166,7 @@ export class Runs {
         if (!(error instanceof CleanroomError) || error.code !== 'FILE_ERROR') throw error;
         throw new CleanroomError(
           'NOT_ALLOWED',
-          `The payload of table ${ref.name} in this home is not the one the snapshot was approved with (it was changed or swapped); nothing was decrypted. Import a packet from ${book.of(ref.owner)} again.`,
+          `The payload of ${what(ref)} in this home is not the one the snapshot was approved with (it was changed or swapped); nothing was decrypted. Import a packet from ${book.of(ref.owner)} again.`,
         );
       }
       files.set(ref.asset, file);
@@ -244,19 +251,25 @@ export class Runs {
       if (this.duckdbVersion === null) this.duckdbVersion = (await this.worker.handshake()).duckdbVersion;
       const boxKeys = { boxPublicKey: fromBase64Url(me.boxPublicKey), boxSecretKey: keys.boxSecretKey };
       const tables: RunTable[] = [];
+      const volumes: RunVolume[] = [];
       for (const ref of found.snapshot.assets) {
-        if (ref.kind !== 'table') continue;
         const asset = state.assets.find((candidate) => candidate.id === ref.asset);
         const sealed = found.approvals.get(ref.owner)?.approval.keys.find((key) => key.asset === ref.asset);
         const dataKey = sealed === undefined ? null : openDataKey(sealed.sealedKey, found.id, ref.asset, boxKeys);
-        if (asset === undefined || asset.descriptor.kind !== 'table' || dataKey === null) {
+        if (asset === undefined || asset.descriptor.kind !== ref.kind || dataKey === null) {
+          if (dataKey !== null) wipe(dataKey);
           const owner = this.rooms.aliasBook(state, me).of(ref.owner);
           return ended(
             { class: 'KeyUnavailable', cell: null, reasons: [] },
-            new CleanroomError('RUN_FAILED', `The key ${owner} released for table ${ref.name} does not open with your identity; nothing was decrypted.`),
+            new CleanroomError('RUN_FAILED', `The key ${owner} released for ${what(ref)} does not open with your identity; nothing was decrypted.`),
           );
         }
         opened.push(dataKey);
+        if (asset.descriptor.kind === 'volume') {
+          // A library: the worker decrypts it in memory and nothing of it comes back.
+          volumes.push({ name: ref.name, payloadFile: files.get(ref.asset) as string, chunkSize: asset.descriptor.payload.chunkSize, dataKey: toBase64Url(dataKey) });
+          continue;
+        }
         tables.push({
           name: ref.name,
           payloadFile: files.get(ref.asset) as string,
@@ -272,6 +285,7 @@ export class Runs {
           kind: 'run',
           runDir: folder.dir,
           tables,
+          ...(volumes.length === 0 ? {} : { volumes }),
           parameters: notebook.parameters.map((parameter) => ({ name: parameter.name, value: parameter.value })),
           cells: notebook.cells.map((cell, index) => ({ index, kind: cell.kind, source: cell.source, output: cell.output, options: cell.options })),
           policy: { mode: state.policy.mode, minGroupSize: state.policy.minGroupSize },
@@ -313,8 +327,8 @@ export class Runs {
   private finish(room: StoredRoom, state: RoomState, found: SnapshotState, me: IdentityPublic, keys: UnlockedKeys, run: string, approvals: readonly string[], startedAt: Date, end: RunEnd): void {
     const now = this.clock();
     const finishedAt = now < startedAt ? startedAt : now;
+    // Libraries too: the receipt pins the exact library (by payload hash) the run used.
     const inputs = found.snapshot.assets
-      .filter((ref) => ref.kind === 'table')
       .map((ref) => ({ asset: ref.asset, payloadHash: ref.payloadHash }))
       .sort(byKey((input) => input.asset));
     const store = (withEntry: boolean): void => {

@@ -1,10 +1,266 @@
 // Scoring a local file with a model document (the `score` request behind `cleanroom predict`).
-// STUB — to be written (see /work/brief6.md).
-import { CleanroomError } from '../../shared/errors.js';
-import { type ScoreResult, type WorkerRequest } from '../../shared/worker-protocol.js';
-import { type EngineLimits } from './file-engine.js';
-import { type ProgressSink } from './import.js';
+// A short-lived DuckDB that may open only the source file reads it; its rows stream through
+// scoreRow (shared/model.ts) chunk by chunk and out to `outFile` as CSV (shared/csv.ts rules): the
+// file's columns as DuckDB's text, then `prediction` and, for a logistic model, `predicted_label`.
+//
+// Messages may quote DuckDB's text about the source: it is the person's own file on their own
+// machine, shown to them alone (as for imports).
 
-export async function scoreFile(_limits: EngineLimits, _request: Extract<WorkerRequest, { kind: 'score' }>, _sink: ProgressSink): Promise<ScoreResult> {
-  throw new CleanroomError('INTERNAL', 'scoring is not built yet');
+import { open, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { type SourceFormat } from '../../shared/asset.js';
+import { toCsv } from '../../shared/csv.js';
+import { CleanroomError } from '../../shared/errors.js';
+import { type ModelDocument, parseModelDocument, scoreRow, type ScoreInput } from '../../shared/model.js';
+import { type ScoreResult, type WorkerProgress, type WorkerRequest } from '../../shared/worker-protocol.js';
+import { readCsvHeader } from './csv-header.js';
+import { type EngineLimits, type FileEngine, openFileEngine, sqlIdentifier, sqlString } from './file-engine.js';
+import { describeSourceError, type ProgressSink } from './import.js';
+
+type ScoreRequest = Extract<WorkerRequest, { kind: 'score' }>;
+
+/** The least time between progress messages. */
+const progressIntervalMs = 200;
+/** Scored rows written per file write. */
+const rowsPerWrite = 8192;
+
+const formatByExtension: Readonly<Record<string, SourceFormat>> = {
+  '.csv': 'csv',
+  '.tsv': 'csv',
+  '.txt': 'csv',
+  '.parquet': 'parquet',
+  '.json': 'json',
+  '.ndjson': 'json',
+  '.jsonl': 'json',
+};
+
+interface Source {
+  readonly file: string;
+  readonly name: string;
+  readonly format: SourceFormat;
+  readonly size: number;
+  readonly extension: string;
+}
+
+/** import.ts and csv-header.ts speak of importing; here the same reasons are about scoring. */
+const asScoring = (message: string): string => message.replace(/^Cannot import /, 'Cannot score ');
+
+function scoringError(source: Source, error: unknown): CleanroomError {
+  if (error instanceof CleanroomError) return new CleanroomError(error.code, asScoring(error.message));
+  return new CleanroomError('FILE_ERROR', asScoring(describeSourceError(source, error instanceof Error ? error.message : String(error))));
+}
+
+async function openSource(requested: string, format: SourceFormat | undefined): Promise<Source> {
+  if (!path.isAbsolute(requested)) throw new CleanroomError('BAD_REQUEST', 'the file to score must be an absolute path');
+  const file = path.resolve(requested);
+  const name = path.basename(file);
+  const extension = path.extname(file).toLowerCase();
+  const chosen = format ?? formatByExtension[extension];
+  if (chosen === undefined) {
+    throw new CleanroomError('BAD_REQUEST', `Cannot tell the format of ${name} from its extension: use .csv, .tsv, .txt, .parquet, .json, .ndjson or .jsonl, or name the format.`);
+  }
+  let size: number;
+  try {
+    const info = await stat(file);
+    if (info.isDirectory()) throw new CleanroomError('FILE_ERROR', `Cannot score ${name}: it is a folder, not a file.`);
+    size = info.size;
+  } catch (error) {
+    if (error instanceof CleanroomError) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'there is no such file' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (code ?? 'it cannot be read');
+    throw new CleanroomError('FILE_ERROR', `Cannot score ${name}: ${why}.`);
+  }
+  if (size === 0) throw new CleanroomError('FILE_ERROR', `Cannot score ${name}: the file is empty.`);
+  return { file, name, format: chosen, size, extension };
+}
+
+/**
+ * The table function reading the source. CSV fields are read as text exactly as written (no type
+ * guessing, which could turn `007` into 7), under the header's own names and the import dialect.
+ */
+async function relationOf(source: Source): Promise<string> {
+  switch (source.format) {
+    case 'csv': {
+      const header = await readCsvHeader(source.file, source.name, source.extension);
+      // DuckDB names are case-insensitive: "Age" and "age" would be one column in SQL.
+      const seen = new Map<string, string>();
+      header.names.forEach((name, index) => {
+        if (name === '') throw new CleanroomError('FILE_ERROR', `Cannot score ${source.name}: column ${index + 1} has no name.`);
+        const earlier = seen.get(name.toLowerCase());
+        if (earlier !== undefined) {
+          const why = earlier === name ? `the column name "${name}" appears twice` : `the column names "${earlier}" and "${name}" differ only in case`;
+          throw new CleanroomError('FILE_ERROR', `Cannot score ${source.name}: ${why}.`);
+        }
+        seen.set(name.toLowerCase(), name);
+      });
+      const options = [
+        `delim = ${sqlString(header.delimiter)}`,
+        `quote = '"'`,
+        `escape = '"'`,
+        'header = true',
+        'skip = 0',
+        "comment = ''",
+        'strict_mode = true',
+        'null_padding = false',
+        'ignore_errors = false',
+        "encoding = 'utf-8'",
+        'auto_detect = false',
+        `columns = {${header.names.map((name) => `${sqlString(name)}: 'VARCHAR'`).join(', ')}}`,
+      ];
+      return `read_csv(${sqlString(source.file)}, ${options.join(', ')})`;
+    }
+    case 'parquet':
+      return `read_parquet(${sqlString(source.file)})`;
+    case 'json':
+      return `read_json(${sqlString(source.file)}, format = 'auto', records = true)`;
+  }
+}
+
+/** A name for an added column that the file does not already use (case-insensitively). */
+function freeName(wanted: string, taken: Set<string>): string {
+  let name = wanted;
+  for (let suffix = 2; taken.has(name.toLowerCase()); suffix++) name = `${wanted}_${suffix}`;
+  taken.add(name.toLowerCase());
+  return name;
+}
+
+/** The source column each feature reads: an exact name first, else the one that differs only in case. */
+function featureColumns(model: ModelDocument, columns: readonly string[]): string[] {
+  return model.features.map((feature) => {
+    if (columns.includes(feature.name)) return feature.name;
+    const matches = columns.filter((column) => column.toLowerCase() === feature.name.toLowerCase());
+    if (matches.length === 1) return matches[0] as string;
+    if (matches.length > 1) throw new CleanroomError('BAD_REQUEST', `the file has several columns named like ${feature.name} (${matches.join(', ')}); keep one`);
+    throw new CleanroomError('BAD_REQUEST', `the file has no column ${feature.name}, which the model needs`);
+  });
+}
+
+/** The label a logistic model gives a row below the threshold, in the same spelling as its positive label. */
+function negativeLabelOf(positive: string): string {
+  switch (positive.toLowerCase()) {
+    case '1':
+      return '0';
+    case 'true':
+      return positive === 'TRUE' ? 'FALSE' : 'false';
+    case 'yes':
+      return 'no';
+    default:
+      return `not ${positive}`;
+  }
+}
+
+/** A number as the scored file writes it: the shortest text that reads back as the same double. */
+const numberText = (value: number): string => String(value);
+
+function throttled(sink: ProgressSink, total: number): (done: number) => void {
+  let last = 0;
+  return (done) => {
+    const now = Date.now();
+    if (done < total && now - last < progressIntervalMs) return;
+    last = now;
+    sink({ phase: 'scoring', done, total } satisfies WorkerProgress);
+  };
+}
+
+async function countRows(engine: FileEngine, source: Source, relation: string): Promise<number> {
+  try {
+    const rows = (await engine.connection.runAndReadAll(`SELECT count(*) FROM ${relation}`)).getRowsJson();
+    const count = Number(rows[0]?.[0]);
+    if (!Number.isSafeInteger(count) || count < 0) throw new CleanroomError('INTERNAL', 'scoring failed: DuckDB reported no row count');
+    return count;
+  } catch (error) {
+    throw scoringError(source, error);
+  }
+}
+
+async function columnNamesOf(engine: FileEngine, source: Source, relation: string): Promise<string[]> {
+  try {
+    return (await engine.connection.runAndReadAll(`DESCRIBE SELECT * FROM ${relation}`)).getRowsJson().map(([name]) => String(name));
+  } catch (error) {
+    throw scoringError(source, error);
+  }
+}
+
+export async function scoreFile(limits: EngineLimits, request: ScoreRequest, sink: ProgressSink): Promise<ScoreResult> {
+  const parsed = parseModelDocument(request.model);
+  if (!parsed.ok) throw new CleanroomError('BAD_REQUEST', `the model is not a Cleanroom model: ${parsed.reason}`);
+  const model = parsed.model;
+  if (!path.isAbsolute(request.outFile)) throw new CleanroomError('BAD_REQUEST', 'outFile must be an absolute path');
+  const source = await openSource(request.source, request.format);
+  const engine = await openFileEngine(limits, { files: [source.file] });
+  try {
+    const relation = await relationOf(source).catch((error: unknown) => {
+      throw scoringError(source, error);
+    });
+    const columns = await columnNamesOf(engine, source, relation);
+    const featureSources = featureColumns(model, columns);
+    const total = await countRows(engine, source, relation);
+    const taken = new Set(columns.map((column) => column.toLowerCase()));
+    const added = model.algorithm === 'logistic' ? [freeName('prediction', taken), freeName('predicted_label', taken)] : [freeName('prediction', taken)];
+    const header = [...columns, ...added].map((name) => ({ name }));
+
+    // The file's columns as text, then each feature as the model reads it: numbers as DOUBLE (as the
+    // worker trained on them; true/false count as 1/0), categories as text. Unreadable → NULL → no score.
+    const asText = columns.map((column) => `CAST(${sqlIdentifier(column)} AS VARCHAR)`);
+    const asFeature = model.features.map((feature, index) => {
+      const column = sqlIdentifier(featureSources[index] as string);
+      return feature.kind === 'numeric'
+        ? `coalesce(TRY_CAST(${column} AS DOUBLE), TRY_CAST(TRY_CAST(${column} AS BOOLEAN) AS DOUBLE))`
+        : `CAST(${column} AS VARCHAR)`;
+    });
+    const select = `SELECT ${[...asText, ...asFeature].join(', ')} FROM ${relation}`;
+    const featureIndex = new Map(model.features.map((feature, index) => [feature.name, index]));
+    const positive = model.positiveLabel ?? '1';
+    const negative = negativeLabelOf(positive);
+    const headerText = toCsv(header, []);
+
+    const report = throttled(sink, total);
+    report(0);
+    const output = await open(request.outFile, 'wx', 0o600);
+    let complete = false;
+    let rows = 0;
+    let scored = 0;
+    try {
+      await output.write(headerText);
+      const result = await engine.connection.stream(select).catch((error: unknown) => {
+        throw scoringError(source, error);
+      });
+      let pending: (string | null)[][] = [];
+      const flush = async () => {
+        if (pending.length === 0) return;
+        // toCsv's own header line is cut off: the rows are written with exactly its quoting rules.
+        await output.write(toCsv(header, pending).slice(headerText.length));
+        pending = [];
+        report(rows);
+      };
+      for (;;) {
+        const chunk = await result.fetchChunk().catch((error: unknown) => {
+          throw scoringError(source, error);
+        });
+        if (chunk === null || chunk.rowCount === 0) break;
+        for (const values of chunk.getRows()) {
+          const featureValues = values.slice(columns.length);
+          const prediction = scoreRow(model, (name) => featureValues[featureIndex.get(name) ?? -1] as ScoreInput);
+          const text = values.slice(0, columns.length).map((value) => (value === null ? null : String(value)));
+          if (prediction === null) text.push(...added.map(() => null));
+          else if (model.algorithm === 'logistic') text.push(numberText(prediction), prediction >= 0.5 ? positive : negative);
+          else text.push(numberText(prediction));
+          if (prediction !== null) scored += 1;
+          rows += 1;
+          pending.push(text);
+          if (pending.length >= rowsPerWrite) await flush();
+        }
+      }
+      await flush();
+      await output.sync();
+      complete = true;
+    } finally {
+      await output.close();
+      if (!complete) await rm(request.outFile, { force: true });
+    }
+    report(rows);
+    return { kind: 'score', columns: header.map((column) => column.name), rows, scored };
+  } finally {
+    engine.close();
+  }
 }

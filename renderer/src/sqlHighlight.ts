@@ -1,9 +1,10 @@
 // Splits notebook text (SQL in the jupytext "percent" format) into tokens for highlighting: cell
-// markers, comments, strings, quoted names, numbers, keywords and function names. It only colours
-// text: joining the tokens gives back the input exactly, so the highlighted copy under the editor
-// lines up with what was typed, character for character. Pure, so node:test checks it.
+// markers, `-- library NAME` header lines, comments, strings, quoted names, numbers, keywords and
+// function names. It only colours text: joining the tokens gives back the input exactly, so the
+// highlighted copy under the editor lines up with what was typed, character for character. Pure,
+// so node:test checks it.
 
-export type SqlTokenKind = 'marker' | 'comment' | 'string' | 'quoted' | 'number' | 'keyword' | 'function' | 'text';
+export type SqlTokenKind = 'marker' | 'library' | 'comment' | 'string' | 'quoted' | 'number' | 'keyword' | 'function' | 'text';
 
 export interface SqlToken {
   readonly kind: SqlTokenKind;
@@ -21,6 +22,9 @@ export const sqlKeywords: ReadonlySet<string> = new Set(
 
 /** `-- %%` at the start of a line begins a cell; the whole line is its marker. */
 const markerLine = /--[ \t]*%%[^\n]*/y;
+/** `-- library NAME` at a line's start before the first cell names a library; in a cell it is a comment. */
+const libraryLine = /--[ \t]*library\b[^\n]*/iy;
+const cellMarkerBefore = /^--[ \t]*%%/mu;
 const lineComment = /--[^\n]*/y;
 const blockComment = /\/\*[\s\S]*?(\*\/|$)/y;
 // An unterminated string or quoted name runs to the end, as the SQL parser would read it.
@@ -46,7 +50,13 @@ function readToken(source: string, index: number): SqlToken | null {
     return text === null || text === '' ? null : { kind, text };
   };
 
-  if (char === '-' && next === '-') return (atLineStart ? take('marker', markerLine) : null) ?? take('comment', lineComment);
+  if (char === '-' && next === '-') {
+    if (!atLineStart) return take('comment', lineComment);
+    const library = take('library', libraryLine);
+    // Looked for only on a library line: a scan per comment line would slow long notebooks.
+    if (library !== null && !cellMarkerBefore.test(source.slice(0, index))) return library;
+    return take('marker', markerLine) ?? take('comment', lineComment);
+  }
   if (char === '/' && next === '*') return take('comment', blockComment);
   if (char === "'") return take('string', singleQuoted);
   if (char === '"') return take('quoted', doubleQuoted);

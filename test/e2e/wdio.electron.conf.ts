@@ -31,7 +31,7 @@ export const config: WebdriverIO.Config = {
   ...sharedConfig,
   // Two parties need two homes at once; one Electron session is one app with one home, so the
   // two-party specs run against browser shells only (wdio.chromium.conf.ts).
-  exclude: [path.join(e2eDir, 'specs', 'rooms.e2e.ts'), path.join(e2eDir, 'specs', 'assets.e2e.ts')],
+  exclude: ['rooms', 'assets', 'runs', 'train'].map((spec) => path.join(e2eDir, 'specs', `${spec}.e2e.ts`)),
   services: ['electron'],
   capabilities: [
     {

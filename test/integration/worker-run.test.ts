@@ -178,9 +178,9 @@ describe('run in the worker: failures carry a class and a cell, never DuckDB\'s 
     assert.deepEqual(result.failure, { class: 'OutputTooLarge', cell: 0, reasons: [] });
   });
 
-  it('refuses a train cell as not supported yet, at its cell', async () => {
+  it('refuses a train cell with incomplete options, at its cell', async () => {
     const { result } = await fixture.run('-- %%\nSELECT count(*) FROM admissions\n-- %% [train] model=m algorithm=logistic target=readmitted\n');
-    assert.deepEqual(result.failure, { class: 'NotSupported', cell: 1, reasons: [] });
+    assert.deepEqual(result.failure, { class: 'PolicyRefused', cell: 1, reasons: ['features=A,B,C is missing'] });
   });
 
   it('fails a payload that does not decrypt (wrong key) without running anything', async () => {

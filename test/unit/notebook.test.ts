@@ -92,6 +92,15 @@ describe('notebook: parsing the percent format', () => {
     assert.equal((notebook.cells[0] as Cell).source, '\n-- the count\nSELECT 1');
   });
 
+  it('reads `-- library NAME` lines into libraries, and leaves the field out when there are none', () => {
+    const notebook = parseNotebook('-- library feature_macros\n-- library  scores\n-- parameter k = 3\n-- %%\nSELECT 1\n');
+    assert.deepEqual(notebook.libraries, ['feature_macros', 'scores']);
+    assert.equal('libraries' in parseNotebook('-- %%\nSELECT 1\n'), false);
+    const again = parseNotebook(formatNotebook(notebook));
+    assert.deepEqual(again, notebook);
+    assert.match(formatNotebook(notebook), /^-- library feature_macros\n-- library scores\n-- parameter k = 3\n/);
+  });
+
   const bad: [string, string, RegExp][] = [
     ['an unknown cell kind', '-- %%\nSELECT 1\n-- %% [python]\nprint(1)\n', /^line 3: unknown cell kind \[python\]/],
     ['a marker glued to its text', '-- %%markdown\n', /^line 1: a cell marker is/],
@@ -111,6 +120,10 @@ describe('notebook: parsing the percent format', () => {
     ['a malformed parameter line', '-- parameter a\n-- %%\nSELECT 1\n', /^line 1: a parameter is written/],
     ['a bad parameter name', '-- parameter Min = 1\n-- %%\nSELECT 1\n', /^line 1: parameter Min: name must be lower-case/],
     ['code before the first cell', '\nSELECT 1\n-- %%\nSELECT 2\n', /^line 2: only libraries, parameters and comments may come before the first cell/],
+    ['a library without a name', '-- library\n-- %%\nSELECT 1\n', /^line 1: a library is written “-- library NAME”/],
+    ['a library named twice', '-- library lib\n-- library lib\n-- %%\nSELECT 1\n', /^line 2: library lib is named twice/],
+    ['a library name that is not an asset name', '-- library Lib-1\n-- %%\nSELECT 1\n', /^line 1: library Lib-1: name must be lower-case/],
+    ['two words after library', '-- library a b\n-- %%\nSELECT 1\n', /^line 1: a library is written/],
     ['no cells at all', '-- just a comment\n\n', /^line 1: the notebook has no cells/],
     ['an empty file', '', /^line 1: the notebook has no cells/],
     ['an empty SQL cell', '-- %% [markdown]\n-- hi\n-- %% output=n\n\n-- nothing here\n\n-- %%\nSELECT 1\n', /^line 3: the SQL cell is empty/],

@@ -249,6 +249,11 @@ describe('room state: snapshots', () => {
       [acme, { type: 'snapshot.added', snapshot: { ...makeSnapshot(room.roomId, a, { createdAt: at }), assets: [otherPayload] } }, 'references asset admissions whose payload hash differs'],
       [acme, { type: 'snapshot.added', snapshot: { ...makeSnapshot(room.roomId, a, { createdAt: at }), assets: [renamed] } }, "references asset claims_v2 with a name, kind or owner that differs from the room's"],
       [acme, make({ assets: [claims, claims] }), 'references asset claims twice'],
+      [
+        acme,
+        make({ notebook: { libraries: ['feature_macros'], parameters: [], cells: [{ kind: 'sql', source: 'SELECT 1', output: 'n', options: [] }] } }),
+        'names library feature_macros but does not reference a volume of that name',
+      ],
       [acme, { type: 'snapshot.added', snapshot }, 'this snapshot was already added'],
       [
         acme,

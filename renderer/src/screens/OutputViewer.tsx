@@ -1,6 +1,7 @@
 // One output table: what it is (rows, rows suppressed, hash, when it expires), the table itself
 // (windowed: any number of rows) beside a chart chosen from its column types, with a selector for
-// the measure drawn, and CSV export of the whole table.
+// the measure drawn, and CSV export of the whole table. A model output (a train cell's) opens the
+// model viewer instead.
 import { useEffect, useId, useMemo, useRef, useState } from 'react';
 import { toCsv } from '../../../shared/csv.js';
 import { type OutputView } from '../../../shared/run.js';
@@ -20,11 +21,16 @@ import { csvFileName, suppressedLabel } from '../runs.js';
 import { useAction } from '../useAction.js';
 import { outputPageSize, useOutputRows } from '../useOutputRows.js';
 import { useWidth } from '../useWidth.js';
+import { ModelViewer } from './ModelViewer.js';
 
 /** Rows the chart is drawn from: the first pages of the table. */
 export const chartRowLimit = 2 * outputPageSize;
 
 export function OutputViewer({ roomId, output }: { roomId: string; output: OutputView }) {
+  return output.kind === 'model' ? <ModelViewer roomId={roomId} output={output} /> : <TableViewer roomId={roomId} output={output} />;
+}
+
+function TableViewer({ roomId, output }: { roomId: string; output: OutputView }) {
   const rows = useOutputRows(roomId, output);
   const api = useApi();
   const exportAll = useAction(api['output.show']);

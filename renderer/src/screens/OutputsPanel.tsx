@@ -1,5 +1,6 @@
 // The output tables this member can read in a room: its own runs' and those released to it, until
-// the room's retention deletes them; and one of them in the viewer (table, chart, CSV).
+// the room's retention deletes them; and one of them in the viewer (table, chart, CSV), or for a
+// train cell's model, the model viewer.
 import { type OutputView } from '../../../shared/run.js';
 import { formatRowCount } from '../assets.js';
 import { BackLink } from '../components/BackLink.js';
@@ -69,11 +70,16 @@ export function OutputsPanel({ roomId, outputs, view, onView }: OutputsPanelProp
           </thead>
           <tbody>
             {outputsNewestFirst(loaded.value.outputs).map((output) => (
-              <tr key={output.id} data-testid="output-row" data-name={output.name} data-source={output.source} data-run={output.run}>
+              <tr key={output.id} data-testid="output-row" data-name={output.name} data-source={output.source} data-run={output.run} data-kind={output.kind}>
                 <th scope="row">
                   <button type="button" className="row-link" onClick={() => onView({ kind: 'output', id: output.id })} data-testid="output-open">
                     <span className="row-link-title">
                       <code>{output.name}</code>
+                      {output.kind === 'model' && (
+                        <Badge tone="accent" testId="output-model-badge">
+                          Model
+                        </Badge>
+                      )}
                     </span>
                     <span className="row-link-sub">
                       {output.snapshotName} · <time dateTime={output.createdAt}>{formatDateTime(output.createdAt)}</time>
@@ -83,7 +89,7 @@ export function OutputsPanel({ roomId, outputs, view, onView }: OutputsPanelProp
                 <td>
                   <Badge tone={output.source === 'mine' ? 'accent' : 'neutral'}>{output.source === 'mine' ? 'Your run' : `Released by ${output.runner}`}</Badge>
                 </td>
-                <td>{formatRowCount(output.rows)}</td>
+                <td>{output.kind === 'model' ? <span className="muted">a model</span> : formatRowCount(output.rows)}</td>
                 <td data-testid="output-row-suppressed">{output.suppressedRows}</td>
                 <td>
                   <time dateTime={output.expiresAt}>{formatDate(output.expiresAt)}</time>
@@ -101,7 +107,7 @@ export function OutputsPanel({ roomId, outputs, view, onView }: OutputsPanelProp
       <div className="panel-header">
         <p className="muted panel-intro">
           Read-only tables that passed the room&rsquo;s policy: every group below the minimum size was suppressed before anything was kept.
-          They are deleted after the room&rsquo;s retention.
+          A train cell&rsquo;s output is a model: its coefficients and metrics, never a row. They are deleted after the room&rsquo;s retention.
         </p>
         <div className="panel-actions">
           <Button size="small" onClick={reload} data-testid="outputs-reload">

@@ -1,7 +1,9 @@
 // One snapshot: the frozen code to review (read-only cells), its id (the hash every approval
 // names), who wrote it, who runs it and who receives the outputs, the assets it reads by hash,
 // and the approval matrix: every member's approval, its expiry and runs, and which data keys it
-// released to the runner. Here a member approves or revokes, and the runner runs it.
+// released to the runner. Here a member approves or revokes, and the runner runs it. A private
+// library the notebook uses shows by name, owner and payload hash only: its content never reaches
+// anyone but its owner, so what an approval pins is that hash.
 import { type FormEvent, useCallback, useId, useState } from 'react';
 import { type SnapshotView } from '../../../shared/approval-status.js';
 import { type Cell } from '../../../shared/notebook.js';
@@ -18,6 +20,7 @@ import { LoadFailed, LoadingLine } from '../components/Loading.js';
 import { ErrorNotice, Notice } from '../components/Notice.js';
 import { SqlCode } from '../components/SqlCode.js';
 import { formatDate, formatDateTime, initials, listNames } from '../format.js';
+import { snapshotLibraries } from '../libraries.js';
 import {
   type ApproveInput,
   type ApprovalRow,
@@ -136,6 +139,7 @@ export function SnapshotScreen({ room, snapshotId, initial, onBack, onChanged, o
       />
       <ApprovalMatrix view={view} room={room} />
       <MyApproval view={view} room={room} onChanged={changed} />
+      <Libraries view={view} room={room} />
       <ReferencedAssets view={view} room={room} />
       <Cells view={view} />
     </div>
@@ -426,6 +430,50 @@ function MyApproval({
   );
 }
 
+function Libraries({ view, room }: { view: SnapshotView; room: RoomDetail }) {
+  const libraries = snapshotLibraries(view);
+  if (libraries.length === 0) return null;
+  const myKey = room.members.find((member) => member.isMe)?.signPublicKey;
+  return (
+    <section className="card" aria-labelledby="snapshot-libraries-title" data-testid="snapshot-libraries">
+      <div className="card-header">
+        <h3 className="card-title" id="snapshot-libraries-title">
+          <Icon name="lock" size={16} /> Private libraries
+        </h3>
+        <span className="muted card-header-note">Macros the cells call, pinned by hash</span>
+      </div>
+      <ul className="library-list">
+        {libraries.map((library) => {
+          const mine = library.asset !== null && library.asset.owner === myKey;
+          const owner = library.asset === null ? 'an unknown member' : memberAlias(room, library.asset.owner);
+          return (
+            <li key={library.name} className="library-item" data-testid="snapshot-library" data-name={library.name} data-mine={mine}>
+              <p className="library-line">
+                <Icon name="lock" size={14} /> Private library <code>{library.name}</code> by {mine ? 'you' : owner}
+                {library.asset !== null && (
+                  <>
+                    {' '}
+                    — payload hash{' '}
+                    <code className="identifier identifier-small" title={library.asset.payloadHash} data-testid="snapshot-library-hash">
+                      {shortHash(library.asset.payloadHash)}
+                    </code>
+                    <CopyButton text={library.asset.payloadHash} label={`payload hash of ${library.name}`} testId="copy-library-hash" />
+                  </>
+                )}
+              </p>
+              <p className="muted small" data-testid="snapshot-library-note">
+                {mine
+                  ? 'Your library: the other members see only this hash, never its content. It runs only inside the worker of the runner you approve.'
+                  : `Its content is never shown to you: not here, not in errors, not on disk. Approving pins this exact hash: a changed library is a different snapshot, which needs your approval again.`}
+              </p>
+            </li>
+          );
+        })}
+      </ul>
+    </section>
+  );
+}
+
 function ReferencedAssets({ view, room }: { view: SnapshotView; room: RoomDetail }) {
   return (
     <section className="card card-flush" aria-labelledby="snapshot-assets-title" data-testid="snapshot-assets">
@@ -452,7 +500,8 @@ function ReferencedAssets({ view, room }: { view: SnapshotView; room: RoomDetail
             {view.assets.map((asset) => (
               <tr key={asset.asset} data-testid="snapshot-asset" data-name={asset.name}>
                 <th scope="row">
-                  <code>{asset.name}</code> <span className="muted small">{asset.kind}</span>
+                  <code>{asset.name}</code>{' '}
+                  <span className="muted small">{asset.kind === 'volume' && (view.notebook.libraries ?? []).includes(asset.name) ? 'library' : asset.kind}</span>
                 </th>
                 <td>{memberAlias(room, asset.owner)}</td>
                 <td>
@@ -475,7 +524,7 @@ function ReferencedAssets({ view, room }: { view: SnapshotView; room: RoomDetail
 }
 
 function Cells({ view }: { view: SnapshotView }) {
-  const { parameters, cells } = view.notebook;
+  const { parameters, cells, libraries } = view.notebook;
   return (
     <section className="card" aria-labelledby="snapshot-cells-title" data-testid="snapshot-cells">
       <div className="card-header">
@@ -484,6 +533,9 @@ function Cells({ view }: { view: SnapshotView }) {
         </h3>
         <span className="muted card-header-note">Read-only: this is exactly what an approval approves</span>
       </div>
+      {libraries !== undefined && libraries.length > 0 && (
+        <SqlCode source={libraries.map((name) => `-- library ${name}`).join('\n')} label="Libraries the notebook uses" testId="snapshot-library-lines" />
+      )}
       {parameters.length > 0 && (
         <dl className="parameter-list" data-testid="snapshot-parameters">
           {parameters.map((parameter) => (

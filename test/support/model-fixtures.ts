@@ -1,0 +1,69 @@
+// Model documents built by hand (shared/model.ts format), for tests of reading and scoring models
+// that need no training: one logistic model with a numeric, a boolean-as-numeric and a categorical
+// feature, and one linear model.
+import { type ModelDocument } from '../../shared/model.js';
+
+const emptyMetrics = { rows: 0, auc: null, accuracy: null, logLoss: null, rmse: null, r2: null, mae: null };
+
+/** Readmission: age (numeric), on_dialysis (boolean, numeric 0/1), diagnosis (categorical, CHF reference). */
+export function logisticModel(overrides: Partial<ModelDocument> = {}): ModelDocument {
+  return {
+    format: 'cleanroom-model/1',
+    name: 'readmission',
+    algorithm: 'logistic',
+    target: 'readmitted',
+    positiveLabel: '1',
+    intercept: -0.75,
+    features: [
+      { kind: 'numeric', name: 'age', mean: 60, scale: 15, coefficient: 0.9 },
+      { kind: 'numeric', name: 'on_dialysis', mean: 0.25, scale: 0.4330127018922193, coefficient: 0.4 },
+      {
+        kind: 'categorical',
+        name: 'diagnosis',
+        reference: 'CHF',
+        levels: [
+          { level: 'COPD', coefficient: 0.3 },
+          { level: 'sepsis', coefficient: 1.2 },
+        ],
+        other: -0.2,
+      },
+    ],
+    l2: 1,
+    split: { testFraction: 0.2, seed: 7, trainRows: 800, testRows: 200, droppedRows: 3 },
+    metrics: {
+      train: { ...emptyMetrics, rows: 800, auc: 0.8123, accuracy: 0.77, logLoss: 0.48 },
+      test: { ...emptyMetrics, rows: 200, auc: 0.7912, accuracy: 0.755, logLoss: 0.5012 },
+    },
+    roc: Array.from({ length: 101 }, (_unused, index) => {
+      const threshold = (100 - index) / 100;
+      return { threshold, fpr: index / 100, tpr: Math.sqrt(index / 100) };
+    }),
+    fit: { method: 'newton', iterations: 6, converged: 'yes' },
+    ...overrides,
+  };
+}
+
+/** Length of stay from age and ward (categorical, no folded levels). */
+export function linearModel(overrides: Partial<ModelDocument> = {}): ModelDocument {
+  return {
+    format: 'cleanroom-model/1',
+    name: 'stay',
+    algorithm: 'linear',
+    target: 'length_of_stay',
+    positiveLabel: null,
+    intercept: 4.5,
+    features: [
+      { kind: 'numeric', name: 'age', mean: 55, scale: 20, coefficient: 1.5 },
+      { kind: 'categorical', name: 'ward', reference: 'north', levels: [{ level: 'south', coefficient: -0.8 }], other: null },
+    ],
+    l2: 0,
+    split: { testFraction: 0.25, seed: 1, trainRows: 300, testRows: 100, droppedRows: 0 },
+    metrics: {
+      train: { ...emptyMetrics, rows: 300, rmse: 1.9, r2: 0.61, mae: 1.4 },
+      test: { ...emptyMetrics, rows: 100, rmse: 2.05, r2: 0.58, mae: 1.5 },
+    },
+    roc: [],
+    fit: { method: 'least-squares', iterations: 1, converged: 'yes' },
+    ...overrides,
+  };
+}
