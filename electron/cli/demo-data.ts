@@ -3,20 +3,9 @@
 // patients are members: patient_id = member_id), Nova Analytics' private feature library, the two
 // notebooks of the stories, and a few new patients to score. Pure: demo-story.ts writes the files.
 import { toCsv } from '../../shared/csv.js';
+import { seededRandom } from '../../shared/seeded-random.js';
 
 export const demoSeed = 20_260_601;
-
-/** mulberry32: a small, fast, seeded PRNG giving numbers in [0, 1); plenty for synthetic data. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 type Random = () => number;
 

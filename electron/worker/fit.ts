@@ -12,6 +12,7 @@ import {
   type ModelMetrics,
   type TrainSpec,
 } from '../../shared/model.js';
+import { seededRandom } from '../../shared/seeded-random.js';
 
 /** One column of the training rows, all of the same length, in any order (the fit sorts rows first). */
 export interface TrainingColumn {
@@ -65,18 +66,6 @@ export function isNumericType(type: string): boolean {
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers.
-
-/** mulberry32: a small seeded PRNG; the split only needs to be reproducible, not secret. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const numberOf = (value: number | string | boolean): number => (typeof value === 'number' ? value : typeof value === 'boolean' ? (value ? 1 : 0) : value.trim() === '' ? Number.NaN : Number(value));
 const compareText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

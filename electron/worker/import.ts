@@ -50,7 +50,7 @@ const formatByExtension: Readonly<Record<string, SourceFormat>> = {
   '.jsonl': 'json',
 };
 
-interface Source {
+export interface Source {
   readonly file: string;
   /** For messages: the owner knows their file by its name. */
   readonly name: string;
@@ -64,8 +64,9 @@ function requireAbsolute(file: string, what: string): string {
   return path.resolve(file);
 }
 
-async function openSource(requested: string, format: SourceFormat | undefined): Promise<Source> {
-  const file = requireAbsolute(requested, 'the source');
+/** Checks a file to read (import, inspect, or score: `what` names it in the one message that is not "Cannot import…"). */
+export async function openSource(requested: string, format: SourceFormat | undefined, what = 'the source'): Promise<Source> {
+  const file = requireAbsolute(requested, what);
   const name = path.basename(file);
   const extension = path.extname(file).toLowerCase();
   const chosen = format ?? formatByExtension[extension];
@@ -129,7 +130,7 @@ interface Schema {
   readonly relation: string;
 }
 
-function csvRelation(source: Source, delimiter: string, columns?: readonly string[]): string {
+export function csvRelation(source: Source, delimiter: string, columns?: readonly string[]): string {
   const options = [
     `delim = ${sqlString(delimiter)}`,
     `quote = '"'`,
@@ -149,7 +150,7 @@ function csvRelation(source: Source, delimiter: string, columns?: readonly strin
   return `read_csv(${sqlString(source.file)}, ${options.join(', ')})`;
 }
 
-function relationFor(source: Source, delimiter: string): string {
+export function relationFor(source: Source, delimiter: string): string {
   switch (source.format) {
     case 'csv':
       return csvRelation(source, delimiter);
@@ -175,7 +176,7 @@ async function findCsvError(engine: FileEngine, source: Source, delimiter: strin
   }
 }
 
-function checkNames(source: Source, names: readonly string[], what: string): void {
+export function checkNames(source: Source, names: readonly string[], what: string): void {
   if (names.length > maxTableColumns) refuse(source, `it has ${names.length} columns; at most ${maxTableColumns} are allowed`);
   const seen = new Map<string, string>();
   names.forEach((name, index) => {

@@ -6,16 +6,15 @@
 // Messages may quote DuckDB's text about the source: it is the person's own file on their own
 // machine, shown to them alone (as for imports).
 
-import { open, rm, stat } from 'node:fs/promises';
+import { open, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { type SourceFormat } from '../../shared/asset.js';
 import { toCsv } from '../../shared/csv.js';
 import { CleanroomError } from '../../shared/errors.js';
 import { type ModelDocument, parseModelDocument, scoreRow, type ScoreInput } from '../../shared/model.js';
 import { type ScoreResult, type WorkerProgress, type WorkerRequest } from '../../shared/worker-protocol.js';
 import { readCsvHeader } from './csv-header.js';
-import { type EngineLimits, type FileEngine, openFileEngine, sqlIdentifier, sqlString } from './file-engine.js';
-import { describeSourceError, type ProgressSink } from './import.js';
+import { type EngineLimits, type FileEngine, openFileEngine, sqlIdentifier } from './file-engine.js';
+import { checkNames, csvRelation, describeSourceError, openSource, type ProgressSink, relationFor, type Source } from './import.js';
 
 type ScoreRequest = Extract<WorkerRequest, { kind: 'score' }>;
 
@@ -23,24 +22,6 @@ type ScoreRequest = Extract<WorkerRequest, { kind: 'score' }>;
 const progressIntervalMs = 200;
 /** Scored rows written per file write. */
 const rowsPerWrite = 8192;
-
-const formatByExtension: Readonly<Record<string, SourceFormat>> = {
-  '.csv': 'csv',
-  '.tsv': 'csv',
-  '.txt': 'csv',
-  '.parquet': 'parquet',
-  '.json': 'json',
-  '.ndjson': 'json',
-  '.jsonl': 'json',
-};
-
-interface Source {
-  readonly file: string;
-  readonly name: string;
-  readonly format: SourceFormat;
-  readonly size: number;
-  readonly extension: string;
-}
 
 /** import.ts and csv-header.ts speak of importing; here the same reasons are about scoring. */
 const asScoring = (message: string): string => message.replace(/^Cannot import /, 'Cannot score ');
@@ -50,70 +31,15 @@ function scoringError(source: Source, error: unknown): CleanroomError {
   return new CleanroomError('FILE_ERROR', asScoring(describeSourceError(source, error instanceof Error ? error.message : String(error))));
 }
 
-async function openSource(requested: string, format: SourceFormat | undefined): Promise<Source> {
-  if (!path.isAbsolute(requested)) throw new CleanroomError('BAD_REQUEST', 'the file to score must be an absolute path');
-  const file = path.resolve(requested);
-  const name = path.basename(file);
-  const extension = path.extname(file).toLowerCase();
-  const chosen = format ?? formatByExtension[extension];
-  if (chosen === undefined) {
-    throw new CleanroomError('BAD_REQUEST', `Cannot tell the format of ${name} from its extension: use .csv, .tsv, .txt, .parquet, .json, .ndjson or .jsonl, or name the format.`);
-  }
-  let size: number;
-  try {
-    const info = await stat(file);
-    if (info.isDirectory()) throw new CleanroomError('FILE_ERROR', `Cannot score ${name}: it is a folder, not a file.`);
-    size = info.size;
-  } catch (error) {
-    if (error instanceof CleanroomError) throw error;
-    const code = (error as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'there is no such file' : code === 'EACCES' || code === 'EPERM' ? 'permission denied' : (code ?? 'it cannot be read');
-    throw new CleanroomError('FILE_ERROR', `Cannot score ${name}: ${why}.`);
-  }
-  if (size === 0) throw new CleanroomError('FILE_ERROR', `Cannot score ${name}: the file is empty.`);
-  return { file, name, format: chosen, size, extension };
-}
-
 /**
  * The table function reading the source. CSV fields are read as text exactly as written (no type
  * guessing, which could turn `007` into 7), under the header's own names and the import dialect.
  */
 async function relationOf(source: Source): Promise<string> {
-  switch (source.format) {
-    case 'csv': {
-      const header = await readCsvHeader(source.file, source.name, source.extension);
-      // DuckDB names are case-insensitive: "Age" and "age" would be one column in SQL.
-      const seen = new Map<string, string>();
-      header.names.forEach((name, index) => {
-        if (name === '') throw new CleanroomError('FILE_ERROR', `Cannot score ${source.name}: column ${index + 1} has no name.`);
-        const earlier = seen.get(name.toLowerCase());
-        if (earlier !== undefined) {
-          const why = earlier === name ? `the column name "${name}" appears twice` : `the column names "${earlier}" and "${name}" differ only in case`;
-          throw new CleanroomError('FILE_ERROR', `Cannot score ${source.name}: ${why}.`);
-        }
-        seen.set(name.toLowerCase(), name);
-      });
-      const options = [
-        `delim = ${sqlString(header.delimiter)}`,
-        `quote = '"'`,
-        `escape = '"'`,
-        'header = true',
-        'skip = 0',
-        "comment = ''",
-        'strict_mode = true',
-        'null_padding = false',
-        'ignore_errors = false',
-        "encoding = 'utf-8'",
-        'auto_detect = false',
-        `columns = {${header.names.map((name) => `${sqlString(name)}: 'VARCHAR'`).join(', ')}}`,
-      ];
-      return `read_csv(${sqlString(source.file)}, ${options.join(', ')})`;
-    }
-    case 'parquet':
-      return `read_parquet(${sqlString(source.file)})`;
-    case 'json':
-      return `read_json(${sqlString(source.file)}, format = 'auto', records = true)`;
-  }
+  if (source.format !== 'csv') return relationFor(source, ',');
+  const header = await readCsvHeader(source.file, source.name, source.extension);
+  checkNames(source, header.names, 'column');
+  return csvRelation(source, header.delimiter, header.names);
 }
 
 /** A name for an added column that the file does not already use (case-insensitively). */
@@ -186,7 +112,9 @@ export async function scoreFile(limits: EngineLimits, request: ScoreRequest, sin
   if (!parsed.ok) throw new CleanroomError('BAD_REQUEST', `the model is not a Cleanroom model: ${parsed.reason}`);
   const model = parsed.model;
   if (!path.isAbsolute(request.outFile)) throw new CleanroomError('BAD_REQUEST', 'outFile must be an absolute path');
-  const source = await openSource(request.source, request.format);
+  const source = await openSource(request.source, request.format, 'the file to score').catch((error: unknown) => {
+    throw error instanceof CleanroomError ? new CleanroomError(error.code, asScoring(error.message)) : error;
+  });
   const engine = await openFileEngine(limits, { files: [source.file] });
   try {
     const relation = await relationOf(source).catch((error: unknown) => {

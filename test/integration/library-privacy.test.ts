@@ -8,7 +8,7 @@
 // withdrew their approval cannot run, and a macro that breaks the policy fails the run with the
 // generic reason while the library's owner sees the real one.
 import assert from 'node:assert/strict';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -23,7 +23,7 @@ import { parseNotebook, type Snapshot } from '../../shared/notebook.js';
 import { type CliResult, runCli } from '../support/cli-process.js';
 import { partyEnv } from '../support/cli-rooms.js';
 import { addAsset, exchange, formRoom, makeParty, openUnlocked, type Party, whileClosed } from '../support/core-parties.js';
-import { allFileBytes, passphrase, temporaryFolder } from '../support/homes.js';
+import { allFileBytes, liveFileBytes, passphrase, temporaryFolder } from '../support/homes.js';
 import { followJob } from '../support/run-parties.js';
 import { admissionRows } from '../support/train-fixtures.js';
 
@@ -81,27 +81,6 @@ function admissionsCsv(file: string): void {
   const columns = ['patient_id', 'age', 'sex', 'diagnosis', 'length_of_stay', 'prior_admissions', 'emergency', 'readmitted'] as const;
   const rows = admissionRows({ patients: 600 }).map((row) => columns.map((column) => String(row[column])).join(','));
   writeFileSync(file, `${columns.join(',')}\n${rows.join('\n')}\n`);
-}
-
-/** Every readable file under `dir`, for searching; files that vanish meanwhile are skipped. */
-function filesUnder(dir: string, into = new Map<string, Buffer>()): Map<string, Buffer> {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return into;
-  }
-  for (const name of names) {
-    const full = path.join(dir, name);
-    try {
-      const info = statSync(full);
-      if (info.isDirectory()) filesUnder(full, into);
-      else if (info.isFile()) into.set(full, readFileSync(full));
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return into;
 }
 
 /** "file: secret" for every secret found in any of `files`. */
@@ -347,12 +326,12 @@ describe('a private library stays private (story 2 on real homes)', () => {
     assert.deepEqual(secretsIn(allFileBytes(mary.home)), []);
     await whileClosed(mary, () => assert.deepEqual(secretsIn(allFileBytes(mary.home)), []));
     const elsewhere = new Map<string, Buffer>();
-    filesUnder(ramFolderRoot().root, elsewhere);
-    for (const name of readdirSync(os.tmpdir())) if (name.startsWith('cleanroom')) filesUnder(path.join(os.tmpdir(), name), elsewhere);
+    liveFileBytes(ramFolderRoot().root, elsewhere);
+    for (const name of readdirSync(os.tmpdir())) if (name.startsWith('cleanroom')) liveFileBytes(path.join(os.tmpdir(), name), elsewhere);
     assert.deepEqual(secretsIn(elsewhere), []);
-    const mine = [...filesUnder(ramFolderRoot().root).keys()].filter((name) => path.relative(ramFolderRoot().root, name).startsWith(`${process.pid}-`));
+    const mine = [...liveFileBytes(ramFolderRoot().root).keys()].filter((name) => path.relative(ramFolderRoot().root, name).startsWith(`${process.pid}-`));
     assert.deepEqual(mine, [], 'no run folder is left');
     // The test is not vacuous: the expert's own source folder does hold the library.
-    assert.ok(secretsIn(filesUnder(path.join(files, 'library'))).length > 0);
+    assert.ok(secretsIn(liveFileBytes(path.join(files, 'library'))).length > 0);
   });
 });

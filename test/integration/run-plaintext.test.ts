@@ -5,7 +5,7 @@
 // holds the marker.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -17,38 +17,17 @@ import { Rooms } from '../../electron/core/rooms.js';
 import { type JobView } from '../../shared/asset.js';
 import { parseNotebook, type Snapshot } from '../../shared/notebook.js';
 import { type Party, whileClosed } from '../support/core-parties.js';
-import { allFileBytes, passphrase, temporaryFolder } from '../support/homes.js';
+import { allFileBytes, liveFileBytes, passphrase, temporaryFolder } from '../support/homes.js';
 import { approvedSnapshot, followJob, makeRunWorld, type RunWorld, sendPacket, slowNotebook } from '../support/run-parties.js';
 
 const marker = `MARKER-${randomBytes(8).toString('hex')}`;
-
-/** Every readable file under `dir` (files that vanish while read, e.g. other tests', are skipped). */
-function filesUnder(dir: string, into = new Map<string, Buffer>()): Map<string, Buffer> {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return into;
-  }
-  for (const name of names) {
-    const full = path.join(dir, name);
-    try {
-      const info = statSync(full);
-      if (info.isDirectory()) filesUnder(full, into);
-      else if (info.isFile()) into.set(full, readFileSync(full));
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return into;
-}
 
 /** Files of both homes, of Cleanroom's folders in the temp folder, and of the RAM folder root that hold the marker. */
 function filesWithMarker(world: RunWorld): string[] {
   const files = new Map<string, Buffer>();
   for (const party of [world.mary, world.acme]) for (const [name, bytes] of allFileBytes(party.home)) files.set(name, bytes);
-  for (const name of readdirSync(os.tmpdir())) if (name.startsWith('cleanroom')) filesUnder(path.join(os.tmpdir(), name), files);
-  filesUnder(ramFolderRoot().root, files);
+  for (const name of readdirSync(os.tmpdir())) if (name.startsWith('cleanroom')) liveFileBytes(path.join(os.tmpdir(), name), files);
+  liveFileBytes(ramFolderRoot().root, files);
   const needle = Buffer.from(marker, 'utf8');
   return [...files].filter(([, bytes]) => bytes.includes(needle)).map(([name]) => name);
 }
@@ -124,7 +103,7 @@ describe('a run leaves no plaintext behind', () => {
       if (act !== undefined && !acted && current.message.startsWith('Running cell')) {
         acted = true;
         // The decrypted inputs are there while the cell runs: what must be gone afterwards.
-        for (const name of seen) plaintextFiles += filesUnder(path.join(ramFolderRoot().root, name)).size;
+        for (const name of seen) plaintextFiles += liveFileBytes(path.join(ramFolderRoot().root, name)).size;
         await act(current);
       }
     });

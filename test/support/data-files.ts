@@ -18,6 +18,7 @@ import { createWriteStream, existsSync, mkdtempSync, renameSync, rmSync, statSyn
 import os from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { seededRandom } from '../../shared/seeded-random.js';
 
 export const patientColumns = [
   { name: 'patient_id', type: 'BIGINT' },
@@ -47,21 +48,9 @@ export interface PatientOptions {
 
 const plans = ['basic', 'standard', 'premium', 'family'];
 
-/** A small deterministic generator (mulberry32), so data is the same on every run. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export function patientRows(options: PatientOptions = {}): PatientRow[] {
   const count = options.rows ?? 100;
-  const random = seeded(42);
+  const random = seededRandom(42);
   const rows: PatientRow[] = [];
   for (let index = 0; index < count; index++) {
     const day = 1 + Math.floor(random() * 28);
@@ -153,7 +142,7 @@ const diagnoses = ['I10', 'E11.9', 'J45.909', 'M54.5', 'F32.9', 'K21.9', 'N39.0'
  * realistic columns: ids, e-mail, dates, a decimal, categories, a boolean and free text. Streams.
  */
 export async function writeLargeCsv(file: string, targetBytes: number): Promise<{ rows: number; bytes: number }> {
-  const random = seeded(7);
+  const random = seededRandom(7);
   const out = createWriteStream(file);
   const header = 'patient_id,email,birth_date,admitted_at,city,diagnosis,plan,cost,readmitted,note\n';
   let bytes = Buffer.byteLength(header);

@@ -15,6 +15,30 @@ export function openTestCore(home: string): Promise<Core> {
   return openCore({ home, host: 'cli', workerEntry: workerSourceEntry, workerExecArgv: tsxExecArgv });
 }
 
+/**
+ * Every readable file under a folder that may be changing (temp and RAM folders other tests and
+ * runs also use): a file or folder that vanishes while it is read is skipped, as is `dir` itself.
+ */
+export function liveFileBytes(dir: string, into = new Map<string, Buffer>()): Map<string, Buffer> {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return into;
+  }
+  for (const name of names) {
+    const full = path.join(dir, name);
+    try {
+      const info = statSync(full);
+      if (info.isDirectory()) liveFileBytes(full, into);
+      else if (info.isFile()) into.set(full, readFileSync(full));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return into;
+}
+
 /** Every byte of every file under a folder, for searching a home for things that must not be there. */
 export function allFileBytes(dir: string): Map<string, Buffer> {
   const files = new Map<string, Buffer>();

@@ -17,9 +17,9 @@ import {
   modelFeatures,
   newPatientsCsv,
   plantedLogit,
-  seededRandom,
   trainNotebook,
 } from '../../electron/cli/demo-data.js';
+import { seededRandom } from '../../shared/seeded-random.js';
 import { parseTrainOptions } from '../../shared/model.js';
 import { parseNotebook } from '../../shared/notebook.js';
 

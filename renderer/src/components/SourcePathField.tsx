@@ -72,6 +72,8 @@ export interface SourcePathFieldProps {
   readonly error: string | null;
   readonly placeholder: string;
   readonly testId: string;
+  /** What the app does with the file, for "…until the import ends" (default "the import"). */
+  readonly task?: string;
   /** Browser shell only: a line on what cannot be uploaded (e.g. folders). */
   readonly uploadNote?: ReactNode;
   /** Told when an upload starts and ends, so the form can wait for it. */
@@ -164,7 +166,7 @@ const LocalPathField = forwardRef<HTMLInputElement, SourcePathFieldProps>(functi
 
 /** Browser shell: a picked or dropped file is uploaded with progress; a path can still be typed. */
 const UploadField = forwardRef<HTMLInputElement, SourcePathFieldProps>(function UploadField(
-  { label, source, onChange, what, accept, readOnly = false, error, placeholder, testId, uploadNote, onUploadingChange },
+  { label, source, onChange, what, accept, readOnly = false, error, placeholder, testId, uploadNote, onUploadingChange, task = 'the import' },
   ref,
 ) {
   const [upload, setUpload] = useState<UploadState>({ state: 'idle' });
@@ -242,7 +244,7 @@ const UploadField = forwardRef<HTMLInputElement, SourcePathFieldProps>(function 
       ) : (
         !readOnly && (
           <SourceFileDrop
-            hint="Or choose it. Cleanroom on this machine receives a copy and keeps it in memory only, never in its folder, until the import ends."
+            hint={`Or choose it. Cleanroom on this machine receives a copy and keeps it in memory only, never in its folder, until ${task} ends.`}
             accept={accept}
             testId={testId}
             onFile={(file) => void send(file)}

@@ -6,16 +6,14 @@ import { useCallback, useId, useRef } from 'react';
 import { type ModelDocument, modelFileText } from '../../../shared/model.js';
 import { type OutputView } from '../../../shared/run.js';
 import { useApi } from '../ApiContext.js';
-import { shortHash } from '../assets.js';
 import { Badge } from '../components/Badge.js';
 import { Button } from '../components/Button.js';
-import { CopyButton } from '../components/CopyButton.js';
 import { Icon } from '../components/Icon.js';
 import { LoadFailed, LoadingLine } from '../components/Loading.js';
 import { Notice } from '../components/Notice.js';
+import { OutputProvenance } from '../components/OutputProvenance.js';
 import { RocChart } from '../components/RocChart.js';
 import { saveFile } from '../download.js';
-import { formatDate, formatDateTime } from '../format.js';
 import {
   algorithmLabels,
   fitLabel,
@@ -118,29 +116,7 @@ function ModelBody({ roomId, output, model }: { roomId: string; output: OutputVi
             {fitLabel(model)}
           </dd>
         </div>
-        <div>
-          <dt>From</dt>
-          <dd>
-            {output.snapshotName} · run by {output.runner}
-          </dd>
-        </div>
-        <div>
-          <dt>Hash</dt>
-          <dd className="stat-with-action">
-            <code className="identifier identifier-small" title={output.hash} data-testid="output-hash">
-              {shortHash(output.hash)}
-            </code>
-            <CopyButton text={output.hash} label="model hash" testId="copy-output-hash" />
-          </dd>
-        </div>
-        <div>
-          <dt>Kept until</dt>
-          <dd>
-            <time dateTime={output.expiresAt} title={formatDateTime(output.expiresAt)}>
-              {formatDate(output.expiresAt)}
-            </time>
-          </dd>
-        </div>
+        <OutputProvenance output={output} what="model" />
       </dl>
       {model.fit.converged === 'no' && (
         <Notice tone="warning" title="The fit did not converge" testId="model-not-converged">

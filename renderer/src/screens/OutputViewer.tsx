@@ -6,17 +6,16 @@ import { useEffect, useId, useMemo, useRef, useState } from 'react';
 import { toCsv } from '../../../shared/csv.js';
 import { type OutputView } from '../../../shared/run.js';
 import { useApi } from '../ApiContext.js';
-import { formatRowCount, shortHash } from '../assets.js';
+import { formatRowCount } from '../assets.js';
 import { barData, chooseChart, defaultMeasure, lineData } from '../chart.js';
 import { Badge } from '../components/Badge.js';
 import { Button } from '../components/Button.js';
-import { CopyButton } from '../components/CopyButton.js';
 import { DataTable } from '../components/DataTable.js';
 import { Icon } from '../components/Icon.js';
 import { ErrorNotice, Notice } from '../components/Notice.js';
 import { BarChart, chartSizeFor, LineChart } from '../components/OutputChart.js';
+import { OutputProvenance } from '../components/OutputProvenance.js';
 import { saveFile } from '../download.js';
-import { formatDate, formatDateTime } from '../format.js';
 import { csvFileName, suppressedLabel } from '../runs.js';
 import { useAction } from '../useAction.js';
 import { outputPageSize, useOutputRows } from '../useOutputRows.js';
@@ -81,29 +80,7 @@ function TableViewer({ roomId, output }: { roomId: string; output: OutputView })
             {suppressedLabel(output.suppressedRows)}
           </dd>
         </div>
-        <div>
-          <dt>From</dt>
-          <dd>
-            {output.snapshotName} · run by {output.runner}
-          </dd>
-        </div>
-        <div>
-          <dt>Hash</dt>
-          <dd className="stat-with-action">
-            <code className="identifier identifier-small" title={output.hash} data-testid="output-hash">
-              {shortHash(output.hash)}
-            </code>
-            <CopyButton text={output.hash} label="output hash" testId="copy-output-hash" />
-          </dd>
-        </div>
-        <div>
-          <dt>Kept until</dt>
-          <dd>
-            <time dateTime={output.expiresAt} title={formatDateTime(output.expiresAt)}>
-              {formatDate(output.expiresAt)}
-            </time>
-          </dd>
-        </div>
+        <OutputProvenance output={output} what="output" />
       </dl>
       {output.suppressedRows > 0 && (
         <p className="card-note" data-testid="output-suppressed-note">

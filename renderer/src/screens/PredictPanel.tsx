@@ -65,6 +65,7 @@ export function PredictPanel({ roomId, output, model }: { roomId: string; output
         <SourcePathField
           ref={pathRef}
           label="File to score"
+          task="scoring"
           what="a CSV, Parquet or JSON file"
           accept=".csv,.tsv,.txt,.parquet,.json,.ndjson,.jsonl"
           placeholder="/home/me/data/new-patients.csv"

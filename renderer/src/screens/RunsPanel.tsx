@@ -242,7 +242,7 @@ function RunDetail({ room, runId, runs, outputs, assets, onBack }: RunDetailProp
             <h3 className="card-title" id="run-outputs-title">
               Outputs
             </h3>
-            <span className="muted card-header-note">Read-only tables, as the policy let them out</span>
+            <span className="muted card-header-note">Read-only tables and models, as the policy let them out</span>
           </div>
           <table className="table table-in-card">
             <caption className="visually-hidden">Output tables of this run</caption>
@@ -268,7 +268,7 @@ function RunDetail({ room, runId, runs, outputs, assets, onBack }: RunDetailProp
                         <code>{output.name}</code>
                       )}
                     </th>
-                    <td>{formatRowCount(output.rows)}</td>
+                    <td data-testid="run-output-rows">{readable?.kind === 'model' ? 'a model' : formatRowCount(output.rows)}</td>
                     <td data-testid="run-output-suppressed">{output.suppressedRows}</td>
                     <td>
                       {readable !== null ? (

@@ -20,6 +20,7 @@ import {
   writePacketToFolder,
 } from '../support/parties.js';
 import { currentTarget } from '../support/target.js';
+import { approvalRow, asset, openTab, schemaRow } from '../support/room-ui.js';
 import { allByTestId, byTestId, chooseFiles, saveFullScreenshot, typeInto } from '../support/ui.js';
 import { ramFolderRoot } from '../../../electron/core/ram-folder.js';
 
@@ -65,32 +66,6 @@ const notebookSource = [
   'GROUP BY a.age_band, p.plan',
 ].join('\n');
 
-const asset = (name: string) => $(`[data-testid="asset"][data-name="${name}"]`);
-const schemaRow = (column: string) => $(`[data-testid="schema-row"][data-column="${column}"]`);
-const approvalRow = (alias: string) => $(`[data-testid="approval-row"][data-alias="${alias}"]`);
-
-async function openTab(tab: 'overview' | 'assets' | 'notebooks'): Promise<void> {
-  await byTestId(`tab-${tab}`).click();
-  await expect(byTestId(`tab-${tab}`)).toHaveAttribute('aria-selected', 'true');
-  await expect(byTestId('room-screen')).toHaveAttribute('data-tab', tab);
-}
-
-/** The columns an asset card lists, as "name type role". */
-async function columnsOf(name: string): Promise<string[]> {
-  return asset(name)
-    .$$('[data-testid="asset-column"]')
-    .map(async (row) => `${await row.getAttribute('data-column')} ${await row.getAttribute('data-type')} ${await row.getAttribute('data-role')}`);
-}
-
-/** Every file name under the RAM folders of this user (where the shell stages uploads). */
-function ramFolderFileNames(): string[] {
-  const { root } = ramFolderRoot();
-  if (!existsSync(root)) return [];
-  return readdirSync(root, { recursive: true, withFileTypes: true })
-    .filter((entry) => entry.isFile())
-    .map((entry) => entry.name);
-}
-
 /** Through the Assets tab: the file (picked or typed), Inspect, roles, options, name, import; waits for the new card. */
 async function importTable(options: {
   file: string;
@@ -132,6 +107,22 @@ async function importTable(options: {
   await byTestId('table-import-submit').click();
   await byTestId('asset-next-step').waitForDisplayed();
   await expect(asset(options.name)).toHaveAttribute('data-mine', 'true');
+}
+
+/** The columns an asset card lists, as "name type role". */
+async function columnsOf(name: string): Promise<string[]> {
+  return asset(name)
+    .$$('[data-testid="asset-column"]')
+    .map(async (row) => `${await row.getAttribute('data-column')} ${await row.getAttribute('data-type')} ${await row.getAttribute('data-role')}`);
+}
+
+/** Every file name under the RAM folders of this user (where the shell stages uploads). */
+function ramFolderFileNames(): string[] {
+  const { root } = ramFolderRoot();
+  if (!existsSync(root)) return [];
+  return readdirSync(root, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => entry.name);
 }
 
 describe('assets: tables, a notebook snapshot and an approval, between two parties', () => {

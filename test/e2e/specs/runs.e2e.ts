@@ -12,6 +12,7 @@ import { $, browser, expect } from '@wdio/globals';
 import { openApp } from '../support/app.js';
 import { downloadedNames, waitForDownload } from '../support/downloads.js';
 import { formRoom, hospitalParty, importPacketAndOpenRoom, insurerParty, type Party, use, writePacketToFolder } from '../support/parties.js';
+import { approvalRow, asset, importTable, openTab } from '../support/room-ui.js';
 import { allByTestId, byTestId, saveFullScreenshot, typeInto } from '../support/ui.js';
 
 const insurer: Party = insurerParty();
@@ -86,34 +87,6 @@ const notebookSource = [
   'GROUP BY a.age_band, p.plan',
   'ORDER BY a.age_band, p.plan',
 ].join('\n');
-
-const asset = (name: string) => $(`[data-testid="asset"][data-name="${name}"]`);
-const schemaRow = (column: string) => $(`[data-testid="schema-row"][data-column="${column}"]`);
-const approvalRow = (alias: string) => $(`[data-testid="approval-row"][data-alias="${alias}"]`);
-
-async function openTab(tab: 'overview' | 'assets' | 'notebooks' | 'runs' | 'outputs'): Promise<void> {
-  await byTestId(`tab-${tab}`).click();
-  await expect(byTestId(`tab-${tab}`)).toHaveAttribute('aria-selected', 'true');
-  await expect(byTestId('room-screen')).toHaveAttribute('data-tab', tab);
-}
-
-/** Through the Assets tab, with a typed path: Inspect, roles, name, import; waits for the new card. */
-async function importTable(file: string, name: string, roles: Record<string, string>): Promise<void> {
-  await openTab('assets');
-  await byTestId('add-table-button').click();
-  await typeInto('table-path', file);
-  await byTestId('table-inspect').click();
-  await byTestId('schema-review').waitForDisplayed();
-  for (const [column, role] of Object.entries(roles)) {
-    const select = schemaRow(column).$('[data-testid="schema-role"]');
-    await select.selectByAttribute('value', role);
-    await expect(select).toHaveAttribute('data-role', role);
-  }
-  await typeInto('table-name', name);
-  await byTestId('table-import-submit').click();
-  await byTestId('asset-next-step').waitForDisplayed();
-  await expect(asset(name)).toHaveAttribute('data-mine', 'true');
-}
 
 /** The output viewer's rendered rows as arrays of cell texts. */
 async function renderedRows(): Promise<string[][]> {

@@ -14,24 +14,14 @@ import { parseModelDocument, scoreRow } from '../../../shared/model.js';
 import { openApp } from '../support/app.js';
 import { downloadedNames, waitForDownload } from '../support/downloads.js';
 import { formRoom, hospitalParty, importPacketAndOpenRoom, type Party, use, writePacketToFolder } from '../support/parties.js';
+import { approvalRow, asset, importTable, openTab } from '../support/room-ui.js';
 import { allByTestId, byTestId, chooseFiles, saveFullScreenshot, typeInto } from '../support/ui.js';
+import { seededRandom } from '../../../shared/seeded-random.js';
 
 const hospital: Party = hospitalParty();
 const lab: Party = { alias: 'Orbit ML Lab', passphrase: 'granite willow falcon ember' };
 
 // ---- The data: a seeded synthetic EHR with a planted readmission signal ------------------------
-
-/** mulberry32: a small seeded PRNG, so the data (and the model) are the same on every run. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const diagnoses = ['CHF', 'COPD', 'Pneumonia', 'Sepsis', 'Diabetes'] as const;
 const diagnosisEffect: Record<(typeof diagnoses)[number], number> = { CHF: 0.7, COPD: 0.35, Pneumonia: 0, Sepsis: 0.5, Diabetes: 0.1 };
@@ -103,16 +93,6 @@ const newPatientsCsv = `${['ref,age,stay,frailty,prior_admissions,diagnosis', ..
 
 // ---- Steps --------------------------------------------------------------------------------------
 
-const asset = (name: string) => $(`[data-testid="asset"][data-name="${name}"]`);
-const schemaRow = (column: string) => $(`[data-testid="schema-row"][data-column="${column}"]`);
-const approvalRow = (alias: string) => $(`[data-testid="approval-row"][data-alias="${alias}"]`);
-
-async function openTab(tab: 'overview' | 'assets' | 'notebooks' | 'runs' | 'outputs'): Promise<void> {
-  await byTestId(`tab-${tab}`).click();
-  await expect(byTestId(`tab-${tab}`)).toHaveAttribute('aria-selected', 'true');
-  await expect(byTestId('room-screen')).toHaveAttribute('data-tab', tab);
-}
-
 /** What the hospital's window holds now, as markup and as text: no line or token of the library may be in either. */
 async function expectNoLibraryContent(where: string): Promise<void> {
   const markup = await browser.getPageSource();
@@ -170,12 +150,7 @@ describe('train: story 2, training on data you may not see, with the data owner 
 
   it('the hospital and the lab form a room; the hospital adds its admissions table', async () => {
     await formRoom(hospital, lab, { name: 'Readmission model', site: 'St Mary × Orbit', stick });
-    await openTab('assets');
-    await byTestId('add-table-button').click();
-    await typeInto('table-path', admissionsFile);
-    await byTestId('table-inspect').click();
-    await byTestId('schema-review').waitForDisplayed();
-    const roles: Record<string, string> = {
+    await importTable(admissionsFile, 'admissions', {
       patient_id: 'privacy_unit',
       age: 'measure',
       sex: 'dimension',
@@ -184,16 +159,7 @@ describe('train: story 2, training on data you may not see, with the data owner 
       prior_admissions: 'measure',
       chronic_conditions: 'measure',
       readmitted_30d: 'measure',
-    };
-    for (const [column, role] of Object.entries(roles)) {
-      const select = schemaRow(column).$('[data-testid="schema-role"]');
-      await select.selectByAttribute('value', role);
-      await expect(select).toHaveAttribute('data-role', role);
-    }
-    await typeInto('table-name', 'admissions');
-    await byTestId('table-import-submit').click();
-    await byTestId('asset-next-step').waitForDisplayed();
-    await expect(asset('admissions')).toHaveAttribute('data-mine', 'true');
+    });
     packet = await writePacketToFolder('asset-next-step', stick);
   });
 
@@ -275,6 +241,11 @@ describe('train: story 2, training on data you may not see, with the data owner 
 
     await expect(byTestId('run-result-summary')).toHaveText(expect.stringContaining('2 outputs kept'));
     await saveFullScreenshot('model-viewer-run-finished.png');
+
+    // The run's own page lists the model as a model, not as a one-row table.
+    await openTab('runs');
+    await $('[data-testid="run-row"] [data-testid="run-open"]').click();
+    await expect($(`[data-testid="run-output"][data-name="${modelName}"] [data-testid="run-output-rows"]`)).toHaveText('a model');
 
     await openTab('outputs');
     await expect(allByTestId('output-model-badge')).toBeElementsArrayOfSize(2);
