@@ -2,7 +2,7 @@
 // core and DuckDB worker in this process, walk both stories of the design through the same API
 // every host uses. Packets and cards travel as files through one shared folder, as they would on
 // a USB stick. Each step is printed in plain words; the results come back for the CLI and tests.
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { type AssetView } from '../../shared/asset.js';
@@ -12,6 +12,7 @@ import { CleanroomError } from '../../shared/errors.js';
 import { groupForReading } from '../../shared/identity.js';
 import { type ModelDocument, parseModelDocument } from '../../shared/model.js';
 import { type OutputColumnView } from '../../shared/run.js';
+import { describeFileError } from '../core/files.js';
 import { type Core, openCore } from '../core/index.js';
 import {
   admissionsCsv,
@@ -124,10 +125,18 @@ export function defaultDemoDir(): string {
 /** Refuses a folder that holds anything: the demo makes fresh homes and never mixes with old ones. */
 export function prepareDemoDir(dir: string): string {
   const resolved = path.resolve(dir);
-  if (existsSync(resolved) && readdirSync(resolved).length > 0) {
-    throw new CleanroomError('NOT_ALLOWED', `${resolved} is not empty: the demo makes fresh homes there, so give a new or empty folder`);
+  try {
+    if (existsSync(resolved) && !statSync(resolved).isDirectory()) {
+      throw new CleanroomError('FILE_ERROR', `${resolved} is a file, not a folder: give a new or empty folder for the demo's homes`);
+    }
+    if (existsSync(resolved) && readdirSync(resolved).length > 0) {
+      throw new CleanroomError('NOT_ALLOWED', `${resolved} is not empty: the demo makes fresh homes there, so give a new or empty folder`);
+    }
+    mkdirSync(resolved, { recursive: true });
+  } catch (error) {
+    if (error instanceof CleanroomError) throw error;
+    throw new CleanroomError('FILE_ERROR', `Cannot make the demo's folder ${resolved} (${describeFileError(error)}); give a new or empty folder`);
   }
-  mkdirSync(resolved, { recursive: true });
   return resolved;
 }
 

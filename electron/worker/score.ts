@@ -51,13 +51,13 @@ function freeName(wanted: string, taken: Set<string>): string {
 }
 
 /** The source column each feature reads: an exact name first, else the one that differs only in case. */
-function featureColumns(model: ModelDocument, columns: readonly string[]): string[] {
+function featureColumns(model: ModelDocument, columns: readonly string[], fileName: string): string[] {
   return model.features.map((feature) => {
     if (columns.includes(feature.name)) return feature.name;
     const matches = columns.filter((column) => column.toLowerCase() === feature.name.toLowerCase());
     if (matches.length === 1) return matches[0] as string;
-    if (matches.length > 1) throw new CleanroomError('BAD_REQUEST', `the file has several columns named like ${feature.name} (${matches.join(', ')}); keep one`);
-    throw new CleanroomError('BAD_REQUEST', `the file has no column ${feature.name}, which the model needs`);
+    if (matches.length > 1) throw new CleanroomError('BAD_REQUEST', `Cannot score ${fileName}: it has several columns named like ${feature.name} (${matches.join(', ')}); keep one.`);
+    throw new CleanroomError('BAD_REQUEST', `Cannot score ${fileName}: it has no column ${feature.name}, which the model needs.`);
   });
 }
 
@@ -121,7 +121,7 @@ export async function scoreFile(limits: EngineLimits, request: ScoreRequest, sin
       throw scoringError(source, error);
     });
     const columns = await columnNamesOf(engine, source, relation);
-    const featureSources = featureColumns(model, columns);
+    const featureSources = featureColumns(model, columns, source.name);
     const total = await countRows(engine, source, relation);
     const taken = new Set(columns.map((column) => column.toLowerCase()));
     const added = model.algorithm === 'logistic' ? [freeName('prediction', taken), freeName('predicted_label', taken)] : [freeName('prediction', taken)];

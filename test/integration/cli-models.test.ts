@@ -202,7 +202,7 @@ describe('cli: model show, model save and predict', () => {
     assertRefused(await mary.run(['model', 'show', room, 'no_such_model']), /no_such_model/);
     const lacking = path.join(files, 'lacking.csv');
     writeFileSync(lacking, 'age,length_of_stay,prior_admissions,emergency\n70,3,1,true\n');
-    assertRefused(await mary.run(['predict', 'readmission', '--room', room, '--file', lacking]), /^cleanroom: the file has no column diagnosis, which the model needs$/);
+    assertRefused(await mary.run(['predict', 'readmission', '--room', room, '--file', lacking]), /^cleanroom: Cannot score [^ ]+\.csv: it has no column diagnosis, which the model needs\.$/);
     assertRefused(await mary.run(['predict', newPatients, '--file', newPatients]), new RegExp(`^cleanroom: ${newPatients.replaceAll('.', '\\.')} is not a Cleanroom model: it is not JSON\\.$`));
   });
 

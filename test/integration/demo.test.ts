@@ -4,7 +4,7 @@
 // (plain DuckDB reading the demo's CSV, the library's macros created there, the train cell's SQL,
 // then fitModel) gives the clean room's coefficients to 1e-6.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -13,6 +13,7 @@ import { type DemoResult, parseSimpleCsv, runDemo } from '../../electron/cli/dem
 import { fitModel, type TrainingColumn } from '../../electron/worker/fit.js';
 import { type ModelDocument, parseTrainOptions, scoreRow } from '../../shared/model.js';
 import { parseNotebook } from '../../shared/notebook.js';
+import { assertRefused, cliEnv, runCli } from '../support/cli-process.js';
 import { allFileBytes, temporaryFolder } from '../support/homes.js';
 import { tsxExecArgv, workerSourceEntry } from '../support/paths.js';
 
@@ -168,5 +169,23 @@ describe('demo: both stories end to end (acceptance)', () => {
       const text = bytes.toString('latin1');
       for (const secret of secrets) assert.ok(!text.includes(secret), `${file} holds “${secret}”`);
     }
+  });
+});
+
+describe('cleanroom demo --dir', () => {
+  const folder = temporaryFolder();
+  after(() => folder.remove());
+
+  it('refuses a folder that holds anything, or a file, with one line, and touches neither', async () => {
+    const used = path.join(folder.dir, 'used');
+    mkdirSync(used);
+    writeFileSync(path.join(used, 'notes.txt'), 'keep me');
+    assertRefused(await runCli(['demo', '--dir', used], cliEnv()), /used is not empty: .*give a new or empty folder/);
+    assert.deepEqual(readdirSync(used), ['notes.txt']);
+
+    const file = path.join(folder.dir, 'a-file');
+    writeFileSync(file, 'not a folder');
+    assertRefused(await runCli(['demo', '--dir', file], cliEnv()), /a-file is a file, not a folder/);
+    assert.equal(readFileSync(file, 'utf8'), 'not a folder');
   });
 });

@@ -211,7 +211,7 @@ describe('predict with a model file', () => {
     writeCsv(file, ['age', 'on_dialysis'], [{ age: '50', on_dialysis: '0' }]);
     const error = await refusal(core, { model: modelFile, source: file, outPath: path.join(files, 'never.csv') });
     assert.equal(error.code, 'BAD_REQUEST');
-    assert.match(error.message, /the file has no column diagnosis, which the model needs/);
+    assert.match(error.message, /^Cannot score [^ ]+\.csv: it has no column diagnosis, which the model needs\.$/);
     assert.ok(!readdirSync(files).some((name) => name.includes('never')), 'nothing written, not even a temporary file');
   });
 
