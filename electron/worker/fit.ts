@@ -47,8 +47,12 @@ export class TrainingProblem extends Error {
 
 /** Most model terms (numeric features, kept levels and "(other)"s): the normal equations are terms × terms. */
 export const maxModelTerms = 1000;
-/** Newton's method stops when every gradient component is below this, or after maxIterations steps. */
-export const gradientTolerance = 1e-10;
+/**
+ * Newton's method stops when every gradient component, per training row, is below this (or after
+ * maxIterations steps). Per row because the gradient is a sum over the rows: an absolute bound
+ * sits below double rounding once there are about a million of them, and the fit would never stop.
+ */
+export const gradientTolerance = 1e-12;
 export const maxIterations = 100;
 /** A Cholesky pivot below this share of its diagonal entry means the column is a combination of earlier ones. */
 const pivotTolerance = 1e-9;
@@ -440,7 +444,7 @@ function logisticGradient(design: Design, beta: Float64Array, l2: number): Float
 
 /**
  * Newton's method (IRLS with the penalty in the Hessian), with step halving whenever a full step
- * would raise the objective. Stops at ‖gradient‖∞ < gradientTolerance, after maxIterations steps,
+ * would raise the objective. Stops at ‖gradient‖∞ < gradientTolerance × rows, after maxIterations steps,
  * or when a step no longer changes any coefficient (the rounding floor of double arithmetic).
  */
 function fitLogistic(design: Design, terms: Terms, l2: number): Fitted {
@@ -448,11 +452,12 @@ function fitLogistic(design: Design, terms: Terms, l2: number): Fitted {
   let beta = new Float64Array(p);
   let objective = logisticObjective(design, beta, l2);
   let iterations = 0;
+  const gradientBound = gradientTolerance * Math.max(1, design.rows);
   for (;;) {
     const eta = predictorOf(design, beta);
     const gradient = weightedSum(design, p, (row) => sigmoid(eta[row] as number) - (design.y[row] as number));
     for (let term = 1; term < p; term++) gradient[term] = (gradient[term] as number) + l2 * (beta[term] as number);
-    if (maxAbs(gradient) < gradientTolerance) return { beta, method: 'newton', iterations, converged: true };
+    if (maxAbs(gradient) < gradientBound) return { beta, method: 'newton', iterations, converged: true };
     if (iterations >= maxIterations) return { beta, method: 'newton', iterations, converged: false };
     const hessian = weightedGram(
       design,
@@ -486,7 +491,7 @@ function fitLogistic(design: Design, terms: Terms, l2: number): Fitted {
     if (moved <= 1e-15 * (1 + maxAbs(beta))) {
       const final = logisticGradient(design, beta, l2);
       // Nothing more to gain: converged if the gradient is at the level rounding allows.
-      return { beta, method: 'newton', iterations, converged: maxAbs(final) < Math.max(gradientTolerance, 1e-13 * design.rows) };
+      return { beta, method: 'newton', iterations, converged: maxAbs(final) < gradientBound };
     }
   }
 }
