@@ -6,7 +6,7 @@
 //
 // CLEANROOM_BENCH_IMPORT_MB sets the CSV's size (default 1024); the CSV is generated once into
 // os.tmpdir() and reused. CLEANROOM_BENCH_IMPORT_ROUNDS sets the rounds (default 2).
-import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { createRamFolder } from '../../electron/core/ram-folder.js';
@@ -16,31 +16,12 @@ import { cryptoReady, toBase64Url } from '../../shared/crypto.js';
 import { ensureLargeCsv } from '../support/data-files.js';
 import { temporaryFolder } from '../support/homes.js';
 import { tsxExecArgv, workerSourceEntry } from '../support/paths.js';
+import { peakMiB, resetPeak } from '../support/process-memory.js';
 
 const megabytes = Number(process.env['CLEANROOM_BENCH_IMPORT_MB'] ?? '1024');
 const rounds = Number(process.env['CLEANROOM_BENCH_IMPORT_ROUNDS'] ?? '2');
 if (!Number.isSafeInteger(megabytes) || megabytes < 1) throw new Error('CLEANROOM_BENCH_IMPORT_MB must be a whole number of MiB');
 if (!Number.isSafeInteger(rounds) || rounds < 1) throw new Error('CLEANROOM_BENCH_IMPORT_ROUNDS must be a whole number');
-
-// ---- Peak resident memory, per run, from Linux's /proc (VmHWM, reset by clear_refs 5) ------------
-
-function resetPeak(pid: number | 'self'): boolean {
-  try {
-    writeFileSync(`/proc/${pid}/clear_refs`, '5');
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function peakMiB(pid: number | 'self'): number | null {
-  try {
-    const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match?.[1] === undefined ? null : Number(match[1]) / 1024;
-  } catch {
-    return null;
-  }
-}
 
 const literal = (text: string): string => `'${text.replaceAll("'", "''")}'`;
 const mib = (bytes: number): string => `${(bytes / 1024 / 1024).toFixed(1)} MiB`;

@@ -10,13 +10,13 @@
 // CLEANROOM_BENCH_RUN_ROWS: comma-separated sizes (default 1000000,10000000).
 // CLEANROOM_BENCH_RUN_ROUNDS: rounds per size (default 2).
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { cryptoReady } from '../../shared/crypto.js';
 import { addAsset, formRoom, makeParty, type Party } from '../support/core-parties.js';
 import { temporaryFolder } from '../support/homes.js';
 import { repoRoot } from '../support/paths.js';
+import { childPids, peakMiB, resetPeak } from '../support/process-memory.js';
 
 const sizes = (process.env['CLEANROOM_BENCH_RUN_ROWS'] ?? '1000000,10000000').split(',').map(Number);
 const rounds = Number(process.env['CLEANROOM_BENCH_RUN_ROUNDS'] ?? '2');
@@ -39,41 +39,6 @@ const plainSql = (admissions: string, members: string): string =>
  */
 const guardedSql = (admissions: string, members: string): string =>
   plainSql(admissions, members).replace('sum(m.premium) AS premiums', 'sum(m.premium) AS premiums, count(DISTINCT a.patient_id) AS k1, count(DISTINCT m.patient_id) AS k2');
-
-// ---- Peak resident memory from Linux's /proc (VmHWM, reset by clear_refs 5) ---------------------
-
-function resetPeak(pid: number): void {
-  try {
-    writeFileSync(`/proc/${pid}/clear_refs`, '5');
-  } catch {
-    // Not Linux, or not allowed: the peak then covers the process's whole life.
-  }
-}
-
-function peakMiB(pid: number): number | null {
-  try {
-    const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match?.[1] === undefined ? null : Number(match[1]) / 1024;
-  } catch {
-    return null;
-  }
-}
-
-/** Child processes of this one (core's DuckDB worker is forked by core, in this process). */
-function childPids(): number[] {
-  const pids: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === process.pid) pids.push(Number(name));
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return pids;
-}
 
 // ---- Data -----------------------------------------------------------------------------------------
 

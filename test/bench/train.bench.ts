@@ -15,7 +15,6 @@
 // the most rows a train cell may select).
 // CLEANROOM_BENCH_TRAIN_ROUNDS: rounds per size (default 2).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance, type JS } from '@duckdb/node-api';
@@ -30,6 +29,7 @@ import { temporaryFolder } from '../support/homes.js';
 import { repoRoot, tsxExecArgv } from '../support/paths.js';
 import { sendPacket } from '../support/run-parties.js';
 import { admissionColumns, diagnoses, plantedLogit } from '../support/train-fixtures.js';
+import { childPids, peakMiB, resetPeak } from '../support/process-memory.js';
 
 /** This file runs itself with this argument as the plain side's process. */
 const plainFitArgument = '--plain-fit';
@@ -58,41 +58,6 @@ function trainSpecOf(notebook: string): TrainSpec {
   const checked = parseTrainOptions(cell);
   if (!checked.ok) throw new Error(`the bench notebook's train options: ${checked.reasons.join('; ')}`);
   return checked.spec;
-}
-
-// ---- Peak resident memory from Linux's /proc (VmHWM, reset by clear_refs 5) ---------------------
-
-function resetPeak(pid: number): void {
-  try {
-    writeFileSync(`/proc/${pid}/clear_refs`, '5');
-  } catch {
-    // Not Linux, or not allowed: the peak then covers the process's whole life.
-  }
-}
-
-function peakMiB(pid: number): number | null {
-  try {
-    const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match?.[1] === undefined ? null : Number(match[1]) / 1024;
-  } catch {
-    return null;
-  }
-}
-
-/** Child processes of this one (the cores' DuckDB workers are forked by core, in this process). */
-function childPids(): number[] {
-  const pids: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === process.pid) pids.push(Number(name));
-    } catch {
-      // Gone meanwhile.
-    }
-  }
-  return pids;
 }
 
 // ---- Data -----------------------------------------------------------------------------------------
