@@ -74,3 +74,28 @@ export function unwrap<T>(result: Result<T>): T {
   if (result.ok) return result.value;
   throw new CleanroomError(result.error.code, result.error.message);
 }
+
+/** A short reason for a failed file operation (Node's error code), without the library's full message. */
+export function describeFileError(error: unknown): string {
+  const raw = (error as { code?: unknown } | null)?.code;
+  const code = typeof raw === 'string' ? raw : undefined;
+  switch (code) {
+    case 'ENOENT':
+      return 'no such file or folder';
+    case 'ENOTDIR':
+      return 'a part of the path is not a folder';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'it is a folder';
+    case 'ENOSPC':
+      return 'the disk is full';
+    case 'EROFS':
+      return 'the disk is read-only';
+    case 'EEXIST':
+      return 'it already exists';
+    default:
+      return code ?? 'unexpected error';
+  }
+}

@@ -45,7 +45,7 @@ export const maxExpandedNodes = 200_000;
 export const maxLibraryFileChars = 1_000_000;
 
 const identifierPattern = /^[A-Za-z_][A-Za-z0-9_]*$/;
-/** Prefix of every name the worker's rewrites add (k-guard.ts reservedPrefix); not repeated here to keep this file's imports small. */
+/** Prefix of every name the worker's rewrites add (shared/policy/tree.ts reservedPrefix); not repeated here to keep this file's imports small. */
 const reservedNamePrefix = '__cr_';
 
 // ---- Library files --------------------------------------------------------------------------

@@ -4,7 +4,7 @@
 // same document through these validators.
 import { assetNameSchema } from './asset.js';
 import { type Cell } from './notebook.js';
-import { array, type Infer, integer, nullable, number, object, oneOf, parse, refine, string, variants } from './validate.js';
+import { array, type Infer, integer, nullable, number, object, oneOf, optional, parse, refine, string, variants } from './validate.js';
 
 export const modelFormat = 'cleanroom-model/1';
 export const modelAlgorithms = ['logistic', 'linear'] as const;
@@ -15,7 +15,7 @@ export const modelColumnName = 'model';
 export const modelColumnType = 'JSON';
 
 export const maxModelFeatures = 200;
-/** Categorical levels kept per feature; the rest are folded into "(other)". */
+/** Categorical levels kept per feature; the rest are folded into "(other)" (aggregate mode: levels fewer than k people share are folded into the reference instead). */
 export const maxCategoricalLevels = 100;
 export const otherLevelName = '(other)';
 export const defaultTestFraction = 0.2;
@@ -99,14 +99,17 @@ const finite = number();
 
 /**
  * One feature as the model uses it. Numeric: the term is coefficient × (x − mean) / scale.
- * Categorical: one-hot against the reference level (the most frequent in the training rows);
- * levels with fewer than k training rows (aggregate mode) or past the level cap share `other`.
+ * Categorical: one-hot against the reference level (the most frequent in the training rows).
+ * Reviewed mode: levels past the level cap share `other`. Aggregate mode: the reference is the
+ * level the most people share, levels fewer than k people share count as the reference (they are
+ * neither named nor given a coefficient), and only levels past the cap (each of k people or more)
+ * share `other`.
  */
 export const modelFeatureSchema = variants('kind', {
   numeric: object({
     name: string({ min: 1, max: 255 }),
     mean: finite,
-    /** The training rows' standard deviation (> 0: constant features are refused). */
+    /** The training rows' standard deviation (> 0: constant features are refused, or withheld in aggregate mode). */
     scale: number({ min: Number.MIN_VALUE }),
     coefficient: finite,
   }),
@@ -133,6 +136,26 @@ export const modelMetricsSchema = object({
 });
 export type ModelMetrics = Infer<typeof modelMetricsSchema>;
 
+/** Longest reason a model document gives for something it withholds. */
+const maxWithheldReasonLength = 500;
+const withheldReason = string({ min: 1, max: maxWithheldReasonLength });
+
+/** A feature the model leaves out (aggregate mode), and the rule it broke: names the column, never a value. */
+export const withheldFeatureSchema = object({ name: string({ min: 1, max: 255 }), reason: withheldReason });
+export type WithheldFeature = Infer<typeof withheldFeatureSchema>;
+
+/**
+ * What an aggregate-mode model leaves out, and why. Absent from reviewed-mode documents and from
+ * documents made before it existed.
+ */
+export const modelWithheldSchema = object({
+  /** Requested features that are not in the model (each with the rule it broke). */
+  features: array(withheldFeatureSchema, { max: maxModelFeatures }),
+  /** Why the metrics of each part are null (and, for the held-out part, why the ROC curve is empty); null when they are given. */
+  metrics: object({ train: nullable(withheldReason), test: nullable(withheldReason) }),
+});
+export type ModelWithheld = Infer<typeof modelWithheldSchema>;
+
 export const modelDocumentSchema = refine(
   object({
     format: oneOf([modelFormat]),
@@ -149,13 +172,21 @@ export const modelDocumentSchema = refine(
       seed: integer({ min: 0, max: 0xffffffff }),
       trainRows: integer({ min: 0 }),
       testRows: integer({ min: 0 }),
-      /** Rows left out because the target or a feature was NULL. */
-      droppedRows: integer({ min: 0 }),
+      /**
+       * Reviewed mode: rows left out because the target or a feature was NULL. Never in an
+       * aggregate-mode document: it would count the rows of however few people had a NULL.
+       */
+      droppedRows: optional(integer({ min: 0 })),
     }),
     metrics: object({ train: modelMetricsSchema, test: modelMetricsSchema }),
-    /** Logistic: the held-out ROC curve at fixed thresholds 1.00, 0.99 … 0.00; empty for linear. */
+    /**
+     * Logistic: the held-out ROC curve at fixed thresholds 1.00, 0.99 … 0.00; empty for linear. In
+     * aggregate mode only thresholds between which at least k people (or none) of each class move.
+     */
     roc: array(object({ threshold: number({ min: 0, max: 1 }), fpr: number({ min: 0, max: 1 }), tpr: number({ min: 0, max: 1 }) }), { max: 1001 }),
     fit: object({ method: oneOf(['newton', 'least-squares']), iterations: integer({ min: 0 }), converged: oneOf(['yes', 'no']) }),
+    /** Aggregate mode: the features and metrics left out, each with its rule. */
+    withheld: optional(modelWithheldSchema),
   }),
   (model) => {
     if (model.algorithm === 'logistic' && model.positiveLabel === null) return 'a logistic model names its positive label';
@@ -165,23 +196,74 @@ export const modelDocumentSchema = refine(
 );
 export type ModelDocument = Infer<typeof modelDocumentSchema>;
 
-/** A model document from its JSON text (a model output's one value, or an exported file). */
-export function parseModelDocument(text: string): { ok: true; model: ModelDocument } | { ok: false; reason: string } {
+/**
+ * What an aggregate-mode train cell lets out when the rows cannot give a model without singling
+ * someone out (too few people, a target fewer than k people hold, no feature left…): the request
+ * and the rule, no coefficient, no count, no metric. Its output row holds this instead of a model.
+ */
+export const withheldModelSchema = object({
+  format: oneOf([modelFormat]),
+  name: assetNameSchema,
+  algorithm: oneOf(modelAlgorithms),
+  target: string({ min: 1, max: 255 }),
+  withheld: object({
+    /** The rule the rows did not meet: names columns and k, never a value or a count of rows. */
+    reason: withheldReason,
+    /** Features already withheld on their own when the model was (empty when that was not reached). */
+    features: array(withheldFeatureSchema, { max: maxModelFeatures }),
+  }),
+  l2: number({ min: 0 }),
+  split: object({ testFraction: number({ min: 0, max: 1 }), seed: integer({ min: 0, max: 0xffffffff }) }),
+});
+export type WithheldModelDocument = Infer<typeof withheldModelSchema>;
+
+/** What a model output holds: a fitted model, or (aggregate mode) the reason there is none. */
+export type ModelOutputDocument = ModelDocument | WithheldModelDocument;
+
+export const isWithheldModel = (document: ModelOutputDocument): document is WithheldModelDocument => !('features' in document);
+
+export type ModelOutputRead =
+  | { readonly ok: true; readonly model: ModelDocument; readonly withheld: null }
+  | { readonly ok: true; readonly model: null; readonly withheld: WithheldModelDocument }
+  | { readonly ok: false; readonly reason: string };
+
+const issueText = (issue: { path: string; message: string }): string => `${issue.path === '' ? '' : `${issue.path}: `}${issue.message}`;
+
+/** A model output's document from its JSON text: a fitted model or a withheld one. */
+export function parseModelOutput(text: string): ModelOutputRead {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
     return { ok: false, reason: 'it is not JSON' };
   }
+  if (typeof value === 'object' && value !== null && !Array.isArray(value) && !('features' in value) && 'withheld' in value) {
+    const withheld = parse(withheldModelSchema, value);
+    return withheld.ok ? { ok: true, model: null, withheld: withheld.value } : { ok: false, reason: issueText(withheld.issue) };
+  }
   const checked = parse(modelDocumentSchema, value);
-  return checked.ok ? { ok: true, model: checked.value } : { ok: false, reason: `${checked.issue.path === '' ? '' : `${checked.issue.path}: `}${checked.issue.message}` };
+  return checked.ok ? { ok: true, model: checked.value, withheld: null } : { ok: false, reason: issueText(checked.issue) };
 }
+
+/**
+ * A fitted model from its JSON text (a model output's one value, or an exported file); a withheld
+ * model is not one, and the reason says why it was withheld.
+ */
+export function parseModelDocument(text: string): { ok: true; model: ModelDocument } | { ok: false; reason: string } {
+  const read = parseModelOutput(text);
+  if (!read.ok) return read;
+  if (read.model === null) return { ok: false, reason: `the model was withheld: ${read.withheld.withheld.reason}` };
+  return { ok: true, model: read.model };
+}
+
+/** What the viewer and the CLI say for anything an aggregate-mode model withholds. */
+export const withheldLabel = 'withheld (fewer than k people)';
 
 /** Longest model document text (its output row's one value). */
 export const maxModelTextLength = 1_000_000;
 
 /** The model as the JSON text stored in its output row: keys in schema order, compact. */
-export function modelDocumentText(model: ModelDocument): string {
+export function modelDocumentText(model: ModelOutputDocument): string {
   return JSON.stringify(model);
 }
 
@@ -238,4 +320,21 @@ export function scoreRow(model: ModelDocument, valueOf: (feature: string) => Sco
     }
   }
   return model.algorithm === 'logistic' ? 1 / (1 + Math.exp(-sum)) : sum;
+}
+
+/** A file name's safe stem: letters, digits, `_ . -` only, no leading dots; `fallback` if nothing is left. */
+export function safeFileStem(name: string, fallback: string): string {
+  const safe = name.replace(/[^A-Za-z0-9_.-]+/gu, '_').replace(/^\.+/u, '');
+  return safe === '' ? fallback : safe;
+}
+
+/** An exported model's file name: `NAME.json`. */
+export function modelFileName(modelName: string): string {
+  return `${safeFileStem(modelName, 'model')}.json`;
+}
+
+/** A scored file's name, from the scored file's path or name: `admissions.csv` → `admissions-scored.csv`. */
+export function scoredFileName(sourceName: string): string {
+  const base = sourceName.split(/[\\/]/u).pop() ?? '';
+  return `${safeFileStem(base.replace(/\.[^.]*$/u, ''), 'scored')}-scored.csv`;
 }

@@ -1,33 +1,21 @@
-// The output policy (issue 5), decided on DuckDB's own syntax tree (json_serialize_sql). Pure: the
-// worker parses, this walks, and the same answer is given to the editor, core and the worker.
+// The output policy, decided on DuckDB's own syntax tree (json_serialize_sql). Pure: the worker
+// parses, the policy decides, and the same answer is given to the editor, core and the worker.
 //
-// Aggregate mode follows every column back to the room table it came from and carries its role
-// through subqueries and CTEs, so `SELECT max(x) FROM (SELECT patient_id AS x FROM t)` is judged as
-// a max over a privacy unit. Anything the walker does not know is refused, never skipped. What a
-// tree cannot show (k-suppression, fan-out joins, values that make a CAST fail) is the engine's job.
+// Aggregate mode is a positive grammar: shared/policy/ translates the tree into a small query
+// algebra (translate.ts), with the role rules in check.ts, compiles it (compile.ts) and decides
+// releases (guard.ts). This file is the entry point, and keeps the tree walker that reviewed mode,
+// post-processing cells (which read earlier outputs only) and train-cell bodies use: it refuses
+// statements other than one SELECT, table functions, tables outside the room, and functions that
+// reveal the machine, the session or the catalog.
 import { type ColumnRole } from './asset.js';
+import { type AlgebraCell, type PolicyContext, type PolicyProblem, type PolicyTable } from './policy/algebra.js';
+import { isEnvironmentFunction } from './policy/check.js';
+import { containsAggregate, itemName, Translator } from './policy/translate.js';
+import { isNode, type Json, list, text } from './policy/tree.js';
 
-export type PolicyMode = 'aggregate' | 'reviewed';
-
-export interface PolicyTable {
-  readonly name: string;
-  readonly columns: readonly { readonly name: string; readonly role: ColumnRole }[];
-  readonly allowMinMax: boolean;
-}
-
-export interface PolicyContext {
-  readonly tables: readonly PolicyTable[];
-  /** Output tables of earlier cells: already through the policy, so their columns are free. */
-  readonly earlierOutputs: readonly string[];
-  readonly mode: PolicyMode;
-}
-
-export interface PolicyProblem {
-  /** "character N" (1-based) of the construct in the cell's text, when DuckDB gave one. */
-  readonly position?: string;
-  /** Short, names the column, function or construct; never quotes a literal value. */
-  readonly reason: string;
-}
+export type { AlgebraCell, PolicyContext, PolicyMode, PolicyProblem, PolicyTable } from './policy/algebra.js';
+export { isNode, type Json, list, text } from './policy/tree.js';
+export { containsAggregate } from './policy/translate.js';
 
 export interface OutputColumn {
   readonly name: string;
@@ -63,16 +51,6 @@ const revealingAggregates = new Set([
 export const isAggregateName = (name: string): boolean =>
   allowedAggregates.has(name) || minMaxAggregates.has(name) || revealingAggregates.has(name) || /^(quantile|regr_|approx_)/.test(name);
 
-/** Functions that reveal the machine or the session rather than room data: refused in both modes. */
-const environmentFunctions = new Set([
-  'getenv', 'current_setting', 'current_query', 'version', 'current_user', 'user', 'session_user', 'current_role',
-  'current_database', 'current_schema', 'current_schemas', 'current_catalog', 'which_secret', 'txid_current',
-  'nextval', 'currval', 'setseed', 'in_search_path', 'has_any_column_privilege', 'has_column_privilege',
-  'has_database_privilege', 'has_function_privilege', 'has_schema_privilege', 'has_table_privilege', 'pg_backend_pid',
-]);
-const isEnvironmentFunction = (name: string): boolean =>
-  environmentFunctions.has(name) || name.startsWith('duckdb_') || name.startsWith('pragma_');
-
 /** Row-wise functions usable in aggregate mode: arithmetic, comparison, text and date helpers. */
 const scalarFunctions = new Set([
   '+', '-', '*', '/', '//', '%', '^', '**', '||', '~~', '!~~', '~~*', '!~~*', '~~~', '!~~~', 'like_escape', 'ilike_escape',
@@ -89,13 +67,7 @@ const scalarFunctions = new Set([
 
 // ---- The tree ---------------------------------------------------------------------------------
 
-/** A parsed json_serialize_sql tree; shared with k-guard.ts, which walks the same trees. */
-export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type Node = { [key: string]: Json };
-
-export const isNode = (value: Json | undefined): value is Node => typeof value === 'object' && value !== null && !Array.isArray(value);
-export const list = (value: Json | undefined): Json[] => (Array.isArray(value) ? value : []);
-export const text = (value: Json | undefined): string => (typeof value === 'string' ? value : '');
 
 /** Where a value came from: its role, the column to name in reasons, and the room tables behind it. */
 interface Origin {
@@ -597,14 +569,6 @@ export class Analyser {
   }
 }
 
-/** Whether an expression holds an aggregate call outside any subquery. */
-export function containsAggregate(value: Json): boolean {
-  if (Array.isArray(value)) return value.some(containsAggregate);
-  if (!isNode(value)) return false;
-  if (value['class'] === 'SUBQUERY') return false;
-  if (value['class'] === 'FUNCTION' && isAggregateName(text(value['function_name']).toLowerCase())) return true;
-  return Object.values(value).some(containsAggregate);
-}
 
 function columnName(item: Json, index: number): string {
   if (!isNode(item)) return `column${index}`;
@@ -638,11 +602,16 @@ function binding(name: string, relation: Relation): Binding {
   return { name, columns };
 }
 
+/** The verdict on one cell, with its algebra when aggregate mode accepted it. */
+export interface CellTranslation extends PolicyVerdict {
+  readonly cell?: AlgebraCell;
+}
+
 /**
  * Checks one cell's syntax tree (the parsed result of `json_serialize_sql`) against the room's
  * policy. Never throws: a tree it does not understand is refused.
  */
-export function analyseCell(tree: unknown, context: PolicyContext): PolicyVerdict {
+export function analyseCell(tree: unknown, context: PolicyContext): CellTranslation {
   const single = context.mode === 'aggregate' ? 'only a single SELECT is allowed in aggregate mode' : 'only a single read-only SELECT is allowed';
   const root = tree as Json;
   if (!isNode(root) || root['error'] === true) return { ok: false, problems: [{ reason: single }] };
@@ -650,6 +619,27 @@ export function analyseCell(tree: unknown, context: PolicyContext): PolicyVerdic
   if (root['error'] !== false || statements.length !== 1) return { ok: false, problems: [{ reason: single }] };
   const statement = statements[0] ?? null;
   if (!isNode(statement)) return { ok: false, problems: [{ reason: 'unknown SQL construct statement' }] };
+  if (context.mode === 'aggregate') {
+    const translator = new Translator(context);
+    let cell: AlgebraCell | null = null;
+    try {
+      cell = translator.cell(statement);
+    } catch {
+      translator.problems.push({ reason: 'unknown SQL construct (the tree could not be read)' });
+    }
+    if (translator.problems.length > 0 || cell === null) return { ok: false, problems: translator.problems.length > 0 ? translator.problems : [{ reason: single }] };
+    if (cell.kind === 'aggregate') {
+      const outputColumns = (cell.branches[0]?.items ?? []).map((item) => ({ name: item.name, kind: item.expr.keyOnly ? ('group_key' as const) : ('aggregate' as const) }));
+      return { ok: true, problems: [], outputColumns, cell };
+    }
+    // Post-processing: it reads released values only, so any read-only SELECT over them.
+    const verdict = walk(statement, { ...context, mode: 'reviewed' });
+    return verdict.ok ? { ...verdict, cell } : verdict;
+  }
+  return walk(statement, context);
+}
+
+function walk(statement: Node, context: PolicyContext): PolicyVerdict {
   const analyser = new Analyser(context);
   let relation: Relation = { columns: [], known: false };
   try {
@@ -659,7 +649,5 @@ export function analyseCell(tree: unknown, context: PolicyContext): PolicyVerdic
   }
   const problems = analyser.problems;
   if (problems.length > 0) return { ok: false, problems };
-  if (context.mode === 'reviewed') return { ok: true, problems };
-  const outputColumns = relation.columns.map((c) => ({ name: c.name, kind: c.origin.role === 'aggregated' ? ('aggregate' as const) : ('group_key' as const) }));
-  return { ok: true, problems, outputColumns };
+  return { ok: true, problems, outputColumns: relation.columns.map((column, index) => ({ name: column.name || itemName(null, index), kind: 'aggregate' as const })) };
 }

@@ -922,7 +922,7 @@ function summarise(
       const { receipt } = body.receipt;
       const what = snapshotName(content, receipt.snapshot);
       const suppressed = receipt.outputs.reduce((sum, output) => sum + output.suppressedRows, 0);
-      if (receipt.status === 'succeeded') return `${who} ran ${what} (succeeded, ${plural(suppressed, 'row')} suppressed)`;
+      if (receipt.status === 'succeeded') return `${who} ran ${what} (succeeded, ${plural(suppressed, 'value')} withheld)`;
       if (receipt.status === 'cancelled') return `${who} ran ${what} (cancelled)`;
       const failure = receipt.failure;
       const where = failure?.cell === null || failure?.cell === undefined ? '' : ` in cell ${failure.cell}`;

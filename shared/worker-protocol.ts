@@ -137,6 +137,36 @@ export const runCellSchema = object({
 });
 export type RunCell = Infer<typeof runCellSchema>;
 
+// Differencing (aggregate mode): core sends the room's ledger of released contributor sets, and the
+// run answers with the sets it released (shared/policy/differencing.ts, shared/policy/sketch.ts).
+/** Most ledger sets one run request may carry; core fails an aggregate run rather than send more. */
+export const maxLedgerSets = 100_000;
+/** Most sets one run may release; a worker that would release more must fail the run instead. */
+export const maxReleasedSets = 100_000;
+/**
+ * Longest sketch text (base64url of encodeSketch: at most about 18 bytes a cell, 3 · 2k cells):
+ * room for k up to about 7,000. A ledger of 5,000 sketches at k ≤ 16 is about 12 MB.
+ */
+export const maxSketchTextLength = 1_000_000;
+/** A family name as the worker gives it; core prefixes earlier runs' families with the run id. */
+export const maxFamilyLength = 200;
+const sketchTextSchema = string({ min: 4, max: maxSketchTextLength, pattern: /^[A-Za-z0-9_-]+$/, patternMessage: 'sketch must be base64url' });
+/** One released contributor set: the people of `table` behind one term, as a sketch (encodeSketch, base64url). */
+export const releasedSetSchema = object({
+  table: assetNameSchema,
+  /** The term column of the output branch whose parts this set is one of. */
+  family: string({ min: 1, max: maxFamilyLength }),
+  sketch: sketchTextSchema,
+});
+export type ReleasedSetText = Infer<typeof releasedSetSchema>;
+export const runDifferencingSchema = object({
+  /** The room's secret salt for person ids (32 bytes, base64url): the same person has the same id in every run of the room. */
+  salt: string({ min: 43, max: 43, pattern: /^[A-Za-z0-9_-]+$/, patternMessage: 'salt must be 32 bytes, base64url' }),
+  /** Every set earlier runs of the room released in this home; families are `<run id>/<family>`. */
+  sets: array(object({ table: assetNameSchema, family: string({ min: 1, max: 65 + maxFamilyLength }), sketch: sketchTextSchema }), { max: maxLedgerSets }),
+});
+export type RunDifferencing = Infer<typeof runDifferencingSchema>;
+
 const requestSchemas = {
   /** Proves the worker is alive and reports the engine version (recorded in run receipts). */
   handshake: object({ id: requestId }),
@@ -191,6 +221,8 @@ const requestSchemas = {
     maxOutputRows: integer({ min: 1, max: 1_000_000 }),
     /** DuckDB memory_limit for this run, e.g. `2GB`; the worker's own limit when absent. */
     memoryLimit: optional(string({ min: 2, max: 20, pattern: /^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i })),
+    /** Aggregate mode: the room's differencing ledger; absent in reviewed mode. */
+    differencing: optional(runDifferencingSchema),
   }),
   /**
    * Reads a library volume's macros for its own owner's `notebook.check` (shared/library.ts). The
@@ -317,6 +349,8 @@ export const workerResultSchema = variants('kind', {
     /** Outputs in cell order; empty when the run failed. */
     outputs: array(runOutputSchema, { max: 500 }),
     failure: nullable(runFailureSchema),
+    /** Aggregate mode: every contributor set whose values left the worker in `outputs`, in release order; core stores them in the ledger with the outputs. */
+    released: optional(array(releasedSetSchema, { max: maxReleasedSets })),
   }),
 });
 export type WorkerResult = Infer<typeof workerResultSchema>;

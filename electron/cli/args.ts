@@ -303,7 +303,7 @@ export const commandSpecs = {
     details: [
       roomRef,
       'SNAPSHOT is the snapshot\'s id or its first 6 or more digits.',
-      'Prints the run id, its outputs with row counts and the rows suppressed (groups below the room\'s k).',
+      'Prints the run id, its outputs with row counts and the values the output policy withheld.',
       'Exit code 1 if the run was refused, failed or cancelled; a cancelled run keeps nothing but still uses a run of each approval.',
       '`cleanroom run list ROOM` lists the room\'s runs (a room named "list" is given by its id here).',
       passphraseSource,

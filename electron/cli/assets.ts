@@ -64,7 +64,12 @@ export async function assetCommands(context: CliContext, settings: GlobalSetting
             : await invoke(core, 'volume.add', { room: command.room, name: command.assetName, path: path.resolve(command.file), private: command.private });
         return followJob(context, settings, core, job);
       });
-      report(context, settings, asset, [`Added ${asset.kind} ${asset.name} to the room.`, ...assetLines(asset), packetHint(command.room)]);
+      // A table with no privacy unit is a public lookup in an aggregate room: say so plainly.
+      const lookup =
+        asset.kind === 'table' && !(asset.columns ?? []).some((column) => column.role === 'privacy_unit')
+          ? ['No column is the privacy unit: in an aggregate room this table is a public lookup (it joins on dimensions only; its join keys cannot be used).']
+          : [];
+      report(context, settings, asset, [`Added ${asset.kind} ${asset.name} to the room.`, ...lookup, ...assetLines(asset), packetHint(command.room)]);
       return exitCodes.ok;
     }
     case 'asset list': {

@@ -218,7 +218,7 @@ async function jointStory(context: StoryContext & { readonly insurer: Party }): 
   const hospitalContact = await call(insurer, 'contact.import', { card: readFileSync(path.join(context.shared, cardFileName(hospital.alias)), 'utf8') });
   const created = await call(insurer, 'room.create', { name: jointRoomName, members: [hospitalContact.signPublicKey] });
   const room = created.summary.id;
-  say(log, `${insurer.alias} imports ${possessive(hospital.alias)} card and creates the room "${jointRoomName}" (k = ${created.policy.minGroupSize}: smaller groups are suppressed).`);
+  say(log, `${insurer.alias} imports ${possessive(hospital.alias)} card and creates the room "${jointRoomName}" (k = ${created.policy.minGroupSize}: smaller groups are left out, and values fewer people carry are withheld).`);
   await carry(insurer, [hospital], room, 'invitation');
 
   await call(hospital, 'room.join', { room });
@@ -257,7 +257,7 @@ async function jointStory(context: StoryContext & { readonly insurer: Party }): 
   }
   const rates = outputs.find((output) => output.name === 'readmission_rates');
   if (rates !== undefined) {
-    say(log, `Output readmission_rates (${rates.rows.length} groups; ${rates.suppressedRows} suppressed for having fewer than k patients):`);
+    say(log, `Output readmission_rates (${rates.rows.length} groups of at least k patients; ${rates.suppressedRows} values withheld):`);
     for (const line of textTable(
       ['Age band', 'Plan', 'Admissions', '30-day readmissions'],
       rates.rows.map((row) => [row[0] ?? '', row[1] ?? '', count(row[2] ?? '0'), percent(row[3] ?? null)]),
@@ -265,10 +265,10 @@ async function jointStory(context: StoryContext & { readonly insurer: Party }): 
   }
   const claimsByPlan = outputs.find((output) => output.name === 'claims_by_plan');
   if (claimsByPlan !== undefined) {
-    say(log, `Output claims_by_plan (${claimsByPlan.rows.length} groups; ${claimsByPlan.suppressedRows} suppressed):`);
+    say(log, `Output claims_by_plan (${claimsByPlan.rows.length} groups; ${claimsByPlan.suppressedRows} values withheld):`);
     for (const line of textTable(
       ['Plan', 'Category', 'Claims', 'Mean amount'],
-      claimsByPlan.rows.map((row) => [row[0] ?? '', row[1] ?? '', count(row[2] ?? '0'), Number(row[3]).toFixed(2)]),
+      claimsByPlan.rows.map((row) => [row[0] ?? '', row[1] ?? '', row[2] === null || row[2] === undefined ? 'withheld' : count(row[2]), row[3] === null || row[3] === undefined ? 'withheld' : Number(row[3]).toFixed(2)]),
     )) log(line);
   }
 
@@ -288,9 +288,12 @@ async function trainingStory(context: StoryContext & { readonly mlExpert: Party 
   section(log, `Story 2: training on data you may not see (${hospital.alias} + ${mlExpert.alias})`);
 
   const expertContact = await call(hospital, 'contact.import', { card: readFileSync(path.join(context.shared, cardFileName(mlExpert.alias)), 'utf8') });
-  const created = await call(hospital, 'room.create', { name: modelRoomName, members: [expertContact.signPublicKey] });
+  // Reviewed mode: the features are the library's computed columns, which aggregate mode's train
+  // cells refuse (bare columns only); here the data owner approves the notebook, runs it on their
+  // own machine and looks at the model before releasing anything.
+  const created = await call(hospital, 'room.create', { name: modelRoomName, members: [expertContact.signPublicKey], mode: 'reviewed' });
   const room = created.summary.id;
-  say(log, `${hospital.alias} imports ${possessive(mlExpert.alias)} card and creates the room "${modelRoomName}".`);
+  say(log, `${hospital.alias} imports ${possessive(mlExpert.alias)} card and creates the room "${modelRoomName}" in reviewed mode: ${hospital.alias} runs the notebook itself and sees the model before releasing it.`);
   await carry(hospital, [mlExpert], room, 'invitation');
 
   await call(mlExpert, 'room.join', { room });
@@ -391,7 +394,7 @@ async function runSnapshot(party: Party, room: string, snapshot: string, log: (l
   const finished = (await call(party, 'run.list', { room })).runs.find((candidate) => candidate.id === run);
   say(
     log,
-    `${party.alias} runs it: keys unsealed from the approvals, payloads decrypted in memory only, each cell checked against the policy in the worker. Run ${shortHash(run)}: ${finished?.status ?? 'done'}, ${finished?.suppressedRows ?? 0} rows suppressed, receipt signed.`,
+    `${party.alias} runs it: keys unsealed from the approvals, payloads decrypted in memory only, each cell checked against the policy in the worker. Run ${shortHash(run)}: ${finished?.status ?? 'done'}, ${finished?.suppressedRows ?? 0} values withheld, receipt signed.`,
   );
   return run;
 }

@@ -1,6 +1,6 @@
 // How models and predictions read on a terminal. Pure: values in, lines out.
 import { type Prediction } from '../../shared/contract.js';
-import { type ModelDocument, type ModelMetrics, modelTerms } from '../../shared/model.js';
+import { isWithheldModel, type ModelDocument, type ModelMetrics, type ModelOutputDocument, modelTerms, type WithheldModelDocument, withheldLabel } from '../../shared/model.js';
 import { type OutputView } from '../../shared/run.js';
 import { readableTime, shortId } from './format.js';
 import { shellWord } from './format-runs.js';
@@ -23,9 +23,14 @@ export function numberText(value: number | null): string {
 
 const percentText = (share: number): string => `${String(Number((share * 100).toPrecision(3)))}%`;
 
-/** The metric rows of a model's algorithm: [label, held-out, training]. */
+/** The metric rows of a model's algorithm: [label, held-out, training]; "withheld" where aggregate mode left a metric out. */
 function metricRows(model: ModelDocument): string[][] {
-  const row = (name: string, pick: (metrics: ModelMetrics) => number | null): string[] => [name, numberText(pick(model.metrics.test)), numberText(pick(model.metrics.train))];
+  const shown = (value: number | null, withheld: string | null | undefined): string => (value === null && typeof withheld === 'string' ? 'withheld' : numberText(value));
+  const row = (name: string, pick: (metrics: ModelMetrics) => number | null): string[] => [
+    name,
+    shown(pick(model.metrics.test), model.withheld?.metrics.test),
+    shown(pick(model.metrics.train), model.withheld?.metrics.train),
+  ];
   return model.algorithm === 'logistic'
     ? [row('AUC', (m) => m.auc), row('Accuracy', (m) => m.accuracy), row('Log loss', (m) => m.logLoss)]
     : [row('RMSE', (m) => m.rmse), row('R²', (m) => m.r2), row('MAE', (m) => m.mae)];
@@ -49,30 +54,58 @@ function aligned(rows: readonly (readonly string[])[], indent = ''): string[] {
 }
 
 /** What the model predicts, in words: "the probability that readmitted = 1". */
-function predictsText(model: ModelDocument): string {
-  return model.algorithm === 'logistic' ? `the probability that ${model.target} = ${model.positiveLabel ?? '1'}` : model.target;
+function predictsText(model: ModelOutputDocument): string {
+  if (model.algorithm !== 'logistic') return model.target;
+  return isWithheldModel(model) ? `the probability that ${model.target} is positive` : `the probability that ${model.target} = ${model.positiveLabel ?? '1'}`;
+}
+
+/** Where a model output came from, when it was read from a room. */
+function madeByLine(output: OutputView | null): string[] {
+  return output === null ? [] : [`${label('Made by')}run ${shortId(output.run)} of "${output.snapshotName}", run by ${output.runner}, ${readableTime(output.createdAt)}`];
+}
+
+/** Aggregate mode's withheld features: one line each, the rule it broke. */
+function withheldFeatureLines(features: readonly { name: string; reason: string }[]): string[] {
+  return features.map((feature) => `  ${feature.name}: ${withheldLabel}: ${feature.reason}`);
+}
+
+/** A model aggregate mode withheld: what was asked, and the rule the rows did not meet. */
+function withheldModelLines(model: WithheldModelDocument, output: OutputView | null): string[] {
+  const lines = [
+    `${label('Model')}${model.name}: ${model.algorithm === 'logistic' ? 'logistic' : 'linear'} regression predicting ${predictsText(model)}: ${withheldLabel}`,
+    ...madeByLine(output),
+    `${label('Withheld')}${model.withheld.reason}`,
+    'No coefficient, row count or metric is given: the model would have told something about fewer than k people.',
+  ];
+  if (model.withheld.features.length > 0) lines.push('', 'Features withheld before that:', ...withheldFeatureLines(model.withheld.features));
+  return lines;
 }
 
 /**
  * `cleanroom model show`: what the model is, where it came from, its metrics on the held-out and
- * training rows, and its terms by size of effect. `output` is the room output it was read from.
+ * training rows, and its terms by size of effect; or, for a model aggregate mode withheld, why.
+ * `output` is the room output it was read from.
  */
-export function modelLines(model: ModelDocument, output: OutputView | null): string[] {
+export function modelLines(document: ModelOutputDocument, output: OutputView | null): string[] {
+  if (isWithheldModel(document)) return withheldModelLines(document, output);
+  const model = document;
   const { split, fit } = model;
+  const dropped = split.droppedRows ?? 0;
   const lines = [
     `${label('Model')}${model.name}: ${model.algorithm === 'logistic' ? 'logistic' : 'linear'} regression predicting ${predictsText(model)}`,
+    ...madeByLine(output),
   ];
-  if (output !== null) {
-    lines.push(`${label('Made by')}run ${shortId(output.run)} of "${output.snapshotName}", run by ${output.runner}, ${readableTime(output.createdAt)}`);
-  }
   lines.push(
     `${label('Rows')}${split.trainRows} to train, ${split.testRows} held out (${percentText(split.testFraction)}, seed ${split.seed})` +
-      (split.droppedRows === 0 ? '' : `; ${plural(split.droppedRows, 'row')} left out for a missing value`),
+      (dropped === 0 ? '' : `; ${plural(dropped, 'row')} left out for a missing value`),
     `${label('Fit')}${fit.method === 'newton' ? "Newton's method" : 'least squares'}, ${plural(fit.iterations, 'iteration')}, ${fit.converged === 'yes' ? 'converged' : 'did NOT converge'}; L2 penalty ${numberText(model.l2)}`,
     '',
     ...aligned([['Metric', 'held out', 'training'], ...metricRows(model)]),
-    '',
   );
+  for (const [part, reason] of [['held out', model.withheld?.metrics.test], ['training', model.withheld?.metrics.train]] as const) {
+    if (typeof reason === 'string') lines.push(`  ${part}: ${withheldLabel}: ${reason}`);
+  }
+  lines.push('');
 
   const terms = [...modelTerms(model)].sort((a, b) => Math.abs(b.coefficient) - Math.abs(a.coefficient) || a.term.localeCompare(b.term));
   lines.push('Coefficients, largest effect first (numeric: per standard deviation of the training rows, and per unit):');
@@ -95,7 +128,15 @@ export function modelLines(model: ModelDocument, output: OutputView | null): str
     }
   }
   lines.push('', 'Features:', ...notes);
-  if (model.algorithm === 'logistic') lines.push('', `The held-out ROC curve (${model.roc.length} points) is in the model document: --json or \`cleanroom model save\`.`);
+  if (model.withheld !== undefined && model.withheld.features.length > 0) lines.push('', 'Features left out of the model:', ...withheldFeatureLines(model.withheld.features));
+  if (model.algorithm === 'logistic') {
+    lines.push(
+      '',
+      model.roc.length === 0 && typeof model.withheld?.metrics.test === 'string'
+        ? `The held-out ROC curve is ${withheldLabel}.`
+        : `The held-out ROC curve (${model.roc.length} points) is in the model document: --json or \`cleanroom model save\`.`,
+    );
+  }
   return lines;
 }
 

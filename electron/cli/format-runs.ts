@@ -67,7 +67,7 @@ function statusText(run: RunView): string {
 }
 
 function outputSummary(output: RunView['outputs'][number]): string {
-  return `${plural(output.rows, 'row')}, ${output.suppressedRows} suppressed`;
+  return `${plural(output.rows, 'row')}, ${output.suppressedRows} withheld`;
 }
 
 /** What `cleanroom run` prints when the run succeeded. `room` is how the person named the room. */
@@ -78,7 +78,7 @@ export function runResultLines(run: RunView, room: string): string[] {
     `${label('Run')}${run.id}`,
     `${label('Status')}${run.status}`,
     `${label('Started')}${readableTime(run.startedAt)}${run.finishedAt === null ? '' : `, finished ${readableTime(run.finishedAt)}`}`,
-    `${label('Suppressed')}${plural(run.suppressedRows, 'row')} (groups below the room's minimum size; how many, never which)`,
+    `${label('Withheld')}${plural(run.suppressedRows, 'value')} (the output policy's; groups below the room's minimum size are left out uncounted)`,
   ];
   if (run.outputs.length === 0) lines.push(`${label('Outputs')}none`);
   else {
@@ -175,8 +175,8 @@ export function outputTableLines(data: OutputData): string[] {
   const shown = data.rows.length;
   const footer =
     shown < output.rows
-      ? `(rows ${data.offset + 1} to ${data.offset + shown} of ${output.rows}; ${output.suppressedRows} suppressed; --format csv prints them all)`
-      : `(${plural(output.rows, 'row')}; ${plural(output.suppressedRows, 'row')} suppressed in groups below the room's minimum size)`;
+      ? `(rows ${data.offset + 1} to ${data.offset + shown} of ${output.rows}; ${output.suppressedRows} withheld; --format csv prints them all)`
+      : `(${plural(output.rows, 'row')}; ${plural(output.suppressedRows, 'value')} withheld by the output policy)`;
   return [...table, footer];
 }
 
@@ -206,7 +206,7 @@ export function receiptCheckLines(check: ReceiptCheck): string[] {
   for (const line of check.checks) lines.push(`  ok      ${line}`);
   for (const output of check.outputs) {
     const held = output.matches === null ? 'not held in this home' : output.matches ? 'matches the copy in this home' : 'DOES NOT MATCH the copy in this home';
-    lines.push(`  output  ${output.name}: ${plural(output.rows, 'row')}, ${output.suppressedRows} suppressed; ${held}`);
+    lines.push(`  output  ${output.name}: ${plural(output.rows, 'row')}, ${output.suppressedRows} withheld; ${held}`);
   }
   lines.push(check.ok ? 'OK: the receipt verifies.' : `FAILED: ${check.reason ?? 'the receipt does not verify'}`);
   return lines;

@@ -3,10 +3,10 @@
 // one; `predict` scores a local file with either through model.predict.
 import path from 'node:path';
 import { CleanroomError } from '../../shared/errors.js';
-import { type ModelDocument, modelFileText, parseModelDocument } from '../../shared/model.js';
+import { isWithheldModel, modelFileName, modelFileText, type ModelOutputDocument, parseModelOutput } from '../../shared/model.js';
 import { type OutputView } from '../../shared/run.js';
 import { type Core } from '../core/index.js';
-import { isFolder, writeFileAtomic } from '../core/files.js';
+import { outputTarget, writeFileAtomic } from '../core/files.js';
 import { type Command, type GlobalSettings } from './args.js';
 import { modelHintLines, modelLines, modelSavedLines, predictionLines, unscoredLine } from './format-models.js';
 import { type CliContext, exitCodes, invoke, report, withCore, withUnlockedCore } from './session.js';
@@ -18,12 +18,13 @@ export async function modelCommands(context: CliContext, settings: GlobalSetting
     case 'model show': {
       const { model, output } = await withUnlockedCore(context, settings, command.name, (core) => readModel(core, command.room, command.model));
       // --json gives the model document itself, the same as `model save` writes.
-      report(context, settings, model, [...modelLines(model, output), '', ...modelHintLines(command.room, command.model)]);
+      report(context, settings, model, [...modelLines(model, output), ...(isWithheldModel(model) ? [] : ['', ...modelHintLines(command.room, command.model)])]);
       return exitCodes.ok;
     }
     case 'model save': {
       const { model } = await withUnlockedCore(context, settings, command.name, (core) => readModel(core, command.room, command.model));
-      const target = isFolder(command.out) ? path.resolve(command.out, `${model.name}.json`) : path.resolve(command.out);
+      if (isWithheldModel(model)) throw new CleanroomError('BAD_REQUEST', `The model ${model.name} was withheld (${model.withheld.reason}): there is nothing to save.`);
+      const target = outputTarget(command.out, modelFileName(model.name));
       writeFileAtomic(target, Buffer.from(modelFileText(model), 'utf8'));
       report(context, settings, { name: model.name, path: target }, modelSavedLines(model, target));
       return exitCodes.ok;
@@ -52,14 +53,14 @@ export async function modelCommands(context: CliContext, settings: GlobalSetting
   }
 }
 
-/** A model output of a room, as its document; a table output is refused by name. */
-async function readModel(core: Core, room: string, ref: string): Promise<{ model: ModelDocument; output: OutputView }> {
+/** A model output of a room, as its document (a fitted model, or aggregate mode's withheld one); a table output is refused by name. */
+async function readModel(core: Core, room: string, ref: string): Promise<{ model: ModelOutputDocument; output: OutputView }> {
   const data = await invoke(core, 'output.show', { room, output: ref, limit: 1 });
   if (data.output.kind !== 'model') {
     throw new CleanroomError('BAD_REQUEST', `${data.output.name} is a table, not a model; read it with \`cleanroom output show\`.`);
   }
   const text = data.rows[0]?.[0];
-  const parsed = typeof text === 'string' ? parseModelDocument(text) : null;
+  const parsed = typeof text === 'string' ? parseModelOutput(text) : null;
   if (parsed === null || !parsed.ok) throw new CleanroomError('HOME_DAMAGED', `The stored model ${data.output.name} is not a readable model document; the home is damaged.`);
-  return { model: parsed.model, output: data.output };
+  return { model: parsed.model ?? parsed.withheld, output: data.output };
 }

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { type ApiError, CleanroomError, toApiError } from '../../shared/errors.js';
 import { type Contact, type ExportResult, type ImportResult, type RoomDetail } from '../../shared/room.js';
 import { type Core } from '../core/index.js';
-import { describeFileError, isFolder, writeFileAtomic } from '../core/files.js';
+import { describeFileError, outputTarget, writeFileAtomic } from '../core/files.js';
 import { type Command, type GlobalSettings } from './args.js';
 import {
   contactLines,
@@ -49,7 +49,7 @@ export async function roomCommands(context: CliContext, settings: GlobalSettings
         else context.stdout(card.card.replace(/\n$/, ''));
         return exitCodes.ok;
       }
-      const target = isFolder(command.out) ? path.resolve(command.out, card.fileName) : path.resolve(command.out);
+      const target = outputTarget(command.out, card.fileName);
       writeFileAtomic(target, Buffer.from(card.card, 'utf8'));
       report(context, settings, { ...card, path: target }, [
         `Wrote your identity card to ${target}.`,

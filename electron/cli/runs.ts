@@ -7,7 +7,7 @@ import { toCsv } from '../../shared/csv.js';
 import { CleanroomError, type ErrorCode, isErrorCode } from '../../shared/errors.js';
 import { type RunView } from '../../shared/run.js';
 import { type Core } from '../core/index.js';
-import { describeFileError, isFolder, writeFileAtomic } from '../core/files.js';
+import { describeFileError, outputTarget, writeFileAtomic } from '../core/files.js';
 import { type Command, type GlobalSettings } from './args.js';
 import { progressLine } from './format-assets.js';
 import { shortId } from './format.js';
@@ -75,7 +75,7 @@ export async function runCommands(context: CliContext, settings: GlobalSettings,
     }
     case 'receipt save': {
       const receipt = await withCore(context, settings, (core) => invoke(core, 'run.receipt', { room: command.room, run: command.run }));
-      const target = isFolder(command.out) ? path.resolve(command.out, receipt.fileName) : path.resolve(command.out);
+      const target = outputTarget(command.out, receipt.fileName);
       writeFileAtomic(target, Buffer.from(receipt.receipt, 'utf8'));
       report(context, settings, { ...receipt, path: target }, [
         `Wrote the receipt of run ${command.run} to ${target}.`,

@@ -27,10 +27,12 @@ const inspectTimeoutMs = 5 * 60 * 1000;
 const idLikeNames = new Set(['id', 'patient', 'member', 'ssn', 'mrn']);
 const numericType = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|REAL|DECIMAL(\(\d+,\s*\d+\))?|INT\d*)$/i;
 const emailValue = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+/** Free text and near-unique personal details: never offered as a dimension (a group key could single someone out). */
+const freeTextWords = new Set(['name', 'firstname', 'lastname', 'surname', 'address', 'street', 'phone', 'mobile', 'note', 'notes', 'comment', 'comments', 'description', 'text', 'remarks', 'dob', 'birthdate', 'postcode', 'zip', 'ip']);
 
 /**
- * A sensible default role: identifiers and e-mail addresses join, numbers are measured, the rest
- * groups. Nothing becomes the privacy unit by default: that is the owner's deliberate choice.
+ * A sensible default role: identifiers and e-mail addresses join, free text and personal details
+ * (names, addresses, notes) stay hidden, numbers are measured, the rest groups. Nothing becomes the privacy unit by default: that is the owner's deliberate choice.
  */
 export function suggestRole(name: string, type: string, samples: readonly unknown[] = []): ColumnRole {
   const lower = name.toLowerCase();
@@ -40,6 +42,7 @@ export function suggestRole(name: string, type: string, samples: readonly unknow
     /e_?-?mail/.test(lower) ||
     (samples.length > 0 && samples.every((sample) => sample === null || (typeof sample === 'string' && emailValue.test(sample))) && samples.some((sample) => sample !== null));
   if (idLike || emailLike) return 'join_key';
+  if (words.some((word) => freeTextWords.has(word))) return 'hidden';
   if (numericType.test(type.trim())) return 'measure';
   return 'dimension';
 }

@@ -4,7 +4,10 @@
 // the rename itself survives a power cut.
 import { closeSync, fsyncSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import { CleanroomError } from '../../shared/errors.js';
+import { CleanroomError, describeFileError } from '../../shared/errors.js';
+
+// Shared with the worker, which reports its own file errors the same way.
+export { describeFileError };
 
 /** The temporary name a file is written under before it is renamed into place. */
 export function partialNameOf(target: string): string {
@@ -18,30 +21,6 @@ export interface AtomicWriteOptions {
   readonly mode?: number;
   /** Called after each chunk is written; tests use it to crash mid-write. */
   readonly afterChunk?: (bytesWritten: number) => void;
-}
-
-/** A short reason for a failed file operation, without the library's full message. */
-export function describeFileError(error: unknown): string {
-  const code = (error as NodeJS.ErrnoException | null)?.code;
-  switch (code) {
-    case 'ENOENT':
-      return 'no such file or folder';
-    case 'ENOTDIR':
-      return 'a part of the path is not a folder';
-    case 'EACCES':
-    case 'EPERM':
-      return 'permission denied';
-    case 'EISDIR':
-      return 'it is a folder';
-    case 'ENOSPC':
-      return 'the disk is full';
-    case 'EROFS':
-      return 'the disk is read-only';
-    case 'EEXIST':
-      return 'it already exists';
-    default:
-      return code ?? 'unexpected error';
-  }
 }
 
 /** Writes `data` to `target` atomically. Throws FILE_ERROR naming the path; leaves no temporary file behind. */
@@ -96,6 +75,18 @@ export function syncFolder(dir: string): void {
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * Where a file asked for with `--out F` (or a chosen path) goes: into F under `defaultName` when F
+ * is a folder, else F itself. F written as a folder (ending in a separator) must exist, or a file
+ * would be made under the folder's name.
+ */
+export function outputTarget(out: string, defaultName: string): string {
+  const resolved = path.resolve(out);
+  if (isFolder(resolved)) return path.join(resolved, defaultName);
+  if (/[\\/]$/u.test(out)) throw new CleanroomError('FILE_ERROR', `Cannot write into ${resolved}: there is no such folder.`);
+  return resolved;
 }
 
 /** True when `target` names an existing folder. */

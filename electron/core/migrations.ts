@@ -191,6 +191,42 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX outputs_by_room ON outputs (room);
     `,
   },
+  {
+    version: 5,
+    name: 'differencing-ledger',
+    sql: `
+      -- The differencing ledger (electron/core/ledger.ts): every contributor set whose values left
+      -- the worker in one of my runs, kept so later runs of the room cannot release a set 1..k-1
+      -- people from it. Never deleted (it outlives the outputs), never put in packets, and nothing
+      -- of it is readable without the unlocked identity.
+
+      -- Each room's secret salt for person ids (32 bytes), sealed (crypto_box_seal) to my own box key.
+      CREATE TABLE ledger_salts (
+        room TEXT PRIMARY KEY REFERENCES rooms (id),
+        sealed_salt TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      ) STRICT;
+
+      -- One row per run that released sets: a random key sealed to my own box key.
+      CREATE TABLE ledger_runs (
+        run TEXT PRIMARY KEY REFERENCES runs (id),
+        room TEXT NOT NULL REFERENCES rooms (id),
+        sealed_key TEXT NOT NULL,
+        created_at TEXT NOT NULL
+      ) STRICT;
+
+      -- The run's sets in release order. Content is the canonical JSON { table, family, sketch },
+      -- sealed (XChaCha20-Poly1305) under the run's key, bound to (run, seq).
+      CREATE TABLE ledger_sets (
+        run TEXT NOT NULL REFERENCES ledger_runs (run),
+        seq INTEGER NOT NULL CHECK (seq >= 0),
+        content BLOB NOT NULL,
+        PRIMARY KEY (run, seq)
+      ) STRICT;
+
+      CREATE INDEX ledger_runs_by_room ON ledger_runs (room);
+    `,
+  },
 ];
 
 export const latestSchemaVersion = migrations.length === 0 ? 0 : (migrations[migrations.length - 1] as Migration).version;

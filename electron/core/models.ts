@@ -3,12 +3,12 @@
 // core only picks where that goes: beside the chosen file under a temporary name, renamed into
 // place once whole, or a private RAM folder whose CSV is returned and then removed.
 import { randomBytes } from 'node:crypto';
-import { closeSync, fstatSync, openSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, fstatSync, openSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { type ApiRequest, type Prediction } from '../../shared/contract.js';
 import { CleanroomError } from '../../shared/errors.js';
-import { parseModelDocument } from '../../shared/model.js';
-import { describeFileError, isFolder, syncFolder } from './files.js';
+import { parseModelDocument, scoredFileName } from '../../shared/model.js';
+import { describeFileError, isFolder, outputTarget, syncFolder } from './files.js';
 import { createRamFolder } from './ram-folder.js';
 import { type Staging } from './staging.js';
 import { type WorkerHost } from './worker-host.js';
@@ -21,13 +21,6 @@ export const maxReturnedCsvBytes = 20_000_000;
 const scoreTimeoutMs = 6 * 60 * 60 * 1000;
 
 export type PredictRequest = Omit<ApiRequest<'model.predict'>, 'room' | 'model'>;
-
-/** `admissions.csv` → `admissions-scored.csv`: the name a scored file gets inside a chosen folder. */
-export function scoredFileName(source: string): string {
-  const base = path.basename(source);
-  const extension = path.extname(base);
-  return `${extension === '' || extension === base ? base : base.slice(0, -extension.length)}-scored.csv`;
-}
 
 export class Models {
   constructor(
@@ -89,12 +82,13 @@ export class Models {
 
   /** Writes beside the target under a temporary name, synced by the worker, then renamed into place. */
   private async scoreToFile(modelText: string, source: string, request: PredictRequest) {
-    const chosen = path.resolve(request.outPath as string);
-    const target = isFolder(chosen) ? path.join(chosen, scoredFileName(source)) : chosen;
+    const target = outputTarget(request.outPath as string, scoredFileName(source));
     if (target === source) throw new CleanroomError('BAD_REQUEST', `The scored file would replace ${path.basename(source)}, the file being scored; write it somewhere else.`);
     const folder = path.dirname(target);
     try {
       if (!statSync(folder).isDirectory()) throw new CleanroomError('FILE_ERROR', `Cannot write ${target}: ${folder} is not a folder.`);
+      // Read-only sticks and folders of other users fail here, naming the target, before any work.
+      accessSync(folder, constants.W_OK);
     } catch (error) {
       if (error instanceof CleanroomError) throw error;
       throw new CleanroomError('FILE_ERROR', `Cannot write ${target} (${describeFileError(error)}).`);

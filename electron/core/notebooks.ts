@@ -11,7 +11,6 @@ import { type ApiResponse } from '../../shared/contract.js';
 import { fromBase64Url, toBase64Url, wipe } from '../../shared/crypto.js';
 import { CleanroomError, type ErrorCode } from '../../shared/errors.js';
 import { type IdentityPublic } from '../../shared/identity.js';
-import { guardTree } from '../../shared/k-guard.js';
 import { checkLibrary, expandMacros, type MacroDefinition, macroFromTree } from '../../shared/library.js';
 import { parseTrainOptions } from '../../shared/model.js';
 import { type Notebook, parseNotebook, type Snapshot, snapshotIdOf } from '../../shared/notebook.js';
@@ -171,7 +170,7 @@ export class Notebooks {
     // The owners' column roles and min/max choice, as the worker will enforce them.
     const policyTables: PolicyTable[] = roomAssets(state).flatMap((asset) =>
       asset.descriptor.kind === 'table'
-        ? [{ name: asset.descriptor.name, allowMinMax: asset.descriptor.allowMinMax, columns: asset.descriptor.columns.map((column) => ({ name: column.name, role: column.role })) }]
+        ? [{ name: asset.descriptor.name, allowMinMax: asset.descriptor.allowMinMax, columns: asset.descriptor.columns.map((column) => ({ name: column.name, role: column.role, type: column.type })) }]
         : [],
     );
     const libraries = this.librariesOf(notebook, state, room, checker);
@@ -232,9 +231,6 @@ export class Notebooks {
           } else if (problems.length === 0 && cell.kind === 'sql') {
             const verdict = analyseCell(tree, context());
             refuse(index, problems, verdict.problems);
-            // What k-suppression cannot count the worker would refuse at run time: say so now.
-            const guarded = verdict.ok && state.policy.mode === 'aggregate' ? guardTree(tree, policyTables) : null;
-            if (guarded !== null && !guarded.ok) refuse(index, problems, guarded.reasons.map((reason) => ({ reason })));
           }
         }
       } else if (cell.kind === 'train') {

@@ -23,7 +23,7 @@ import {
 } from '../../shared/packet.js';
 import { type ExportResult, type ImportResult, type MemberRef, type SignedEntry } from '../../shared/room.js';
 import { deriveRoomState, mergeEntries, type MemberState, type RoomState } from '../../shared/room-state.js';
-import { isFolder } from './files.js';
+import { outputTarget } from './files.js';
 import { vaultFolderName } from './home.js';
 import { type UnlockedKeys } from './keystore.js';
 import {
@@ -171,7 +171,7 @@ export class Packets {
       const result = { fileName: defaultName, path: null, contentBase64: Buffer.from(bytes).toString('base64'), size: bytes.length, recipients: recipientAliases };
       return { result, payloads };
     }
-    const target = isFolder(request.outPath) ? path.resolve(request.outPath, defaultName) : path.resolve(request.outPath);
+    const target = outputTarget(request.outPath, defaultName);
     const size = await writePacketFile(target, head, outgoing);
     return { result: { fileName: path.basename(target), path: target, contentBase64: null, size, recipients: recipientAliases }, payloads };
   }

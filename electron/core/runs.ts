@@ -18,9 +18,10 @@ import { feedRunsByApproval, type RoomState, type SnapshotState, snapshotStatus 
 import { type ExportResult } from '../../shared/room.js';
 import { defaultMaxOutputRows, type ReceiptCheck, type RunView } from '../../shared/run.js';
 import { parse } from '../../shared/validate.js';
-import { type RunFailure, type RunResult, type RunTable, type RunVolume } from '../../shared/worker-protocol.js';
+import { maxLedgerSets, type RunDifferencing, type RunFailure, type RunResult, type RunTable, type RunVolume } from '../../shared/worker-protocol.js';
 import { type Jobs } from './jobs.js';
 import { type UnlockedKeys } from './keystore.js';
+import { appendLedger, checkReleased, type LedgerSet, ledgerRequest, loadLedger } from './ledger.js';
 import { type Notebooks } from './notebooks.js';
 import { type Outputs, writeReleasePayload } from './outputs.js';
 import { type Packets, slug } from './packets.js';
@@ -60,6 +61,8 @@ interface RunEnd {
   readonly failure: Failure | null;
   /** What the job reports when the run did not succeed. */
   readonly error: CleanroomError | null;
+  /** Differencing ledger: the sets the worker released, stored with the outputs. */
+  readonly released?: readonly LedgerSet[];
 }
 
 const shortId = (id: string): string => id.slice(0, 8);
@@ -109,6 +112,8 @@ function failureError(failure: Failure): CleanroomError {
 export class Runs {
   private readonly timeoutMs: number;
   private duckdbVersion: string | null = null;
+  /** Differencing ledger: the end of the latest run of each room (see inTurn). */
+  private readonly roomTurns = new Map<string, Promise<void>>();
   readonly runsUsed: (state: RoomState) => (approvalId: string) => number;
 
   constructor(
@@ -125,6 +130,25 @@ export class Runs {
   ) {
     this.timeoutMs = options.timeoutMs ?? defaultRunTimeoutMs;
     this.runsUsed = runsUsedCounter(db);
+  }
+
+  /**
+   * Differencing ledger: runs `work` once every earlier run of the room in this process has ended,
+   * so no two runs load the ledger before either has stored what it released.
+   */
+  private async inTurn<T>(roomId: string, work: () => Promise<T>): Promise<T> {
+    const before = this.roomTurns.get(roomId) ?? Promise.resolve();
+    let done = (): void => undefined;
+    const mine = new Promise<void>((resolve) => (done = resolve));
+    const turn = before.then(() => mine);
+    this.roomTurns.set(roomId, turn);
+    try {
+      await before;
+      return await work();
+    } finally {
+      done();
+      if (this.roomTurns.get(roomId) === turn) this.roomTurns.delete(roomId);
+    }
   }
 
   /** At start-up: runs cut short by a crash become interrupted (they still used their approvals). */
@@ -205,15 +229,19 @@ export class Runs {
       'run',
       `Starting “${found.snapshot.name}”…`,
       async ({ progress, signal }) => {
-        const end = await this.execute(room, state, found, me, keys, files, signal, (phase, done, total) => {
-          progress(done, total, progressLine(phase, done, total, cells));
+        // Differencing ledger: runs of one room take turns, so each is checked against the sets the one before released.
+        const end = await this.inTurn(room.id, async () => {
+          const ending = await this.execute(room, state, found, me, keys, files, signal, (phase, done, total) => {
+            progress(done, total, progressLine(phase, done, total, cells));
+          });
+          this.finish(room, state, found, me, keys, run, approvals, startedAt, ending);
+          return ending;
         });
-        this.finish(room, state, found, me, keys, run, approvals, startedAt, end);
         if (end.error !== null) throw end.error;
         const suppressed = end.outputs.reduce((sum, output) => sum + output.suppressedRows, 0);
         const outputs = end.outputs.length;
         return {
-          message: `Finished “${found.snapshot.name}”: ${outputs} output${outputs === 1 ? '' : 's'}, ${suppressed} row${suppressed === 1 ? '' : 's'} suppressed.`,
+          message: `Finished “${found.snapshot.name}”: ${outputs} output${outputs === 1 ? '' : 's'}, ${suppressed} value${suppressed === 1 ? '' : 's'} withheld.`,
         };
       },
       { run, failedMessage: `“${found.snapshot.name}” failed; see the run's receipt.`, cancelledMessage: `Cancelled “${found.snapshot.name}”; nothing was kept.` },
@@ -279,6 +307,19 @@ export class Runs {
           allowMinMax: asset.descriptor.allowMinMax,
         });
       }
+      // Differencing ledger (aggregate mode): every set earlier runs of the room released goes to the worker.
+      let differencing: RunDifferencing | undefined;
+      if (state.policy.mode === 'aggregate') {
+        const ledger = loadLedger(this.db, room.id, boxKeys, this.clock());
+        if (ledger.sets.length > maxLedgerSets) {
+          return ended(
+            { class: 'LedgerFull', cell: null, reasons: [] },
+            new CleanroomError('RUN_FAILED', `This room's differencing ledger in this home holds ${ledger.sets.length} released sets, more than a run can check against (${maxLedgerSets}); nothing was run.`),
+          );
+        }
+        differencing = ledgerRequest(ledger);
+        wipe(ledger.salt);
+      }
       const { notebook } = found.snapshot;
       const result = await this.worker.request(
         {
@@ -291,6 +332,7 @@ export class Runs {
           policy: { mode: state.policy.mode, minGroupSize: state.policy.minGroupSize },
           maxOutputRows: this.options.maxOutputRows ?? defaultMaxOutputRows,
           ...(this.options.memoryLimit === undefined ? {} : { memoryLimit: this.options.memoryLimit }),
+          ...(differencing === undefined ? {} : { differencing }),
         },
         { timeoutMs: this.timeoutMs, signal, onProgress: (update) => onProgress(update.phase, update.done, update.total) },
       );
@@ -300,7 +342,8 @@ export class Runs {
         if (names.has(output.name)) return ended({ class: 'DuplicateOutput', cell: output.cell + 1, reasons: [] });
         names.add(output.name);
       }
-      return { status: 'succeeded', outputs: result.outputs, failure: null, error: null };
+      // Differencing ledger: the released sets are checked here and stored by finish().
+      return { status: 'succeeded', outputs: result.outputs, released: checkReleased(result.released, state.policy.minGroupSize), failure: null, error: null };
     } catch (error) {
       const { code } = toApiError(error);
       if (code === 'CANCELLED' || signal.aborted) {
@@ -333,6 +376,8 @@ export class Runs {
       .sort(byKey((input) => input.asset));
     const store = (withEntry: boolean): void => {
       this.rooms.transaction(() => {
+        // Differencing ledger: recorded in the very commit that makes the outputs visible.
+        if (end.status === 'succeeded') appendLedger(this.db, room.id, run, end.released ?? [], { boxPublicKey: fromBase64Url(me.boxPublicKey) }, finishedAt);
         const hashes = end.status === 'succeeded' ? this.outputs.storeMine(room, run, found.id, end.outputs, me, state.policy.outputRetentionDays, finishedAt) : new Map<string, string>();
         const receipt: Receipt = {
           format: 'cleanroom-receipt/1',

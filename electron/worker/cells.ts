@@ -3,7 +3,7 @@
 // over the run's DuckDB connection.
 import { type DuckDBConnection } from '@duckdb/node-api';
 import { CleanroomError } from '../../shared/errors.js';
-import { reservedPrefix } from '../../shared/k-guard.js';
+import { reservedPrefix } from '../../shared/policy/tree.js';
 import { type PolicyTable } from '../../shared/policy.js';
 import { duckdbErrorClass, type RunFailure, type WorkerRequest } from '../../shared/worker-protocol.js';
 

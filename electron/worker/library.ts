@@ -7,7 +7,7 @@ import path from 'node:path';
 import { type DuckDBConnection } from '@duckdb/node-api';
 import { fromBase64Url, wipe } from '../../shared/crypto.js';
 import { CleanroomError } from '../../shared/errors.js';
-import { parseSqlTree } from '../../shared/k-guard.js';
+import { parseSqlTree } from '../../shared/policy/tree.js';
 import {
   bodySelectSql,
   checkLibrary,

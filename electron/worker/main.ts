@@ -13,7 +13,7 @@ import {
   version as duckdbLibraryVersion,
 } from '@duckdb/node-api';
 import { cryptoReady } from '../../shared/crypto.js';
-import { CleanroomError, type ErrorCode } from '../../shared/errors.js';
+import { CleanroomError, describeFileError, type ErrorCode } from '../../shared/errors.js';
 import {
   describeQueryFailure,
   maxQueryColumns,
@@ -165,7 +165,7 @@ async function runFileRequest(id: number, work: () => Promise<WorkerResult>, wha
   } catch (error) {
     if (error instanceof CleanroomError) return failure(id, error.code, error.message.slice(0, 1_000));
     const code = (error as NodeJS.ErrnoException | null)?.code;
-    if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return failure(id, 'FILE_ERROR', `${what} failed: file error ${code}`);
+    if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return failure(id, 'FILE_ERROR', `${what} failed (${describeFileError(error)})`);
     return failure(id, 'INTERNAL', `${what} failed`);
   }
 }

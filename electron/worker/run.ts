@@ -3,20 +3,28 @@
 // run's private RAM folder, read by a per-run DuckDB that may open only those files, and every
 // SQL cell is checked against the room's policy on DuckDB's own syntax tree before it runs.
 //
-// In aggregate mode the tree is then rewritten (shared/k-guard.ts) so every output row carries the
-// number of distinct privacy units of each protected table behind it; rows below k are dropped and
-// counted. Whatever fails, only a class and a cell leave this file: DuckDB's messages can quote a
-// row's value. The plaintext files are deleted before the answer is sent.
+// In aggregate mode the cell is translated into the policy's algebra and compiled
+// (shared/policy/): the compiled stages count the people behind every group and every aggregate,
+// groups below k are dropped, and guard.ts decides which aggregates may be released (k over
+// contributors, dominance, differencing against this run and the home's ledger); the rest are
+// withheld as NULL. Whatever fails, only a class (and, for the notebook's own mistakes, a cell)
+// leaves this file: DuckDB's messages can quote a row's value. The plaintext files are deleted
+// before the answer is sent.
 import { randomBytes } from 'node:crypto';
 import { lstat, open, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { type DuckDBConnection } from '@duckdb/node-api';
-import { fromBase64Url, wipe } from '../../shared/crypto.js';
+import { fromBase64Url, toBase64Url, wipe } from '../../shared/crypto.js';
 import { CleanroomError } from '../../shared/errors.js';
-import { guardTree, parseSqlTree, reservedPrefix, stringifySqlTree } from '../../shared/k-guard.js';
 import { expandMacros } from '../../shared/library.js';
 import { isSqlLiteral } from '../../shared/notebook.js';
-import { analyseCell, type PolicyMode } from '../../shared/policy.js';
+import { analyseCell, type PolicyMode, type PolicyTable } from '../../shared/policy.js';
+import { type AlgebraCell, rowIdColumn } from '../../shared/policy/algebra.js';
+import { compileCell } from '../../shared/policy/compile.js';
+import { DifferencingLedger } from '../../shared/policy/differencing.js';
+import { type CandidateRow, decideBranch, defaultDominance, populationKey, setKeyOf, setTable } from '../../shared/policy/guard.js';
+import { decodeSketch, encodeSketch, type Sketch, sketchFromCells, sketchWidth } from '../../shared/policy/sketch.js';
+import { parseSqlTree, reservedPrefix, stringifySqlTree } from '../../shared/policy/tree.js';
 import { type RunOutput, type RunResult, type RunTable } from '../../shared/worker-protocol.js';
 import {
   type CellContext,
@@ -144,9 +152,19 @@ async function prepareEngine(limits: EngineLimits, request: RunRequest, tables: 
   );
   try {
     for (const { table, file } of tables) {
-      const columns = visibleColumns(table, request.policy.mode).map((column) => sqlIdentifier(column.name));
-      // A view reads the Parquet in place; hidden columns are simply not in it.
-      await engine.connection.run(`CREATE VIEW ${sqlIdentifier(table.name)} AS SELECT ${columns.join(', ')} FROM read_parquet(${sqlString(file)})`);
+      const types = new Map((await columnsOf(engine.connection, `SELECT * FROM read_parquet(${sqlString(file)})`)).map((column) => [column.name.toLowerCase(), column.type]));
+      const columns = visibleColumns(table, request.policy.mode).map((column) => {
+        const type = types.get(column.name.toLowerCase()) ?? '';
+        // In aggregate mode a sum over HUGEINT or DECIMAL could overflow on one person's value: such measures are read as DOUBLE.
+        const widen = request.policy.mode === 'aggregate' && column.role === 'measure' && /^(HUGEINT|UHUGEINT|DECIMAL)/.test(type);
+        return widen ? `CAST(${sqlIdentifier(column.name)} AS DOUBLE) AS ${sqlIdentifier(column.name)}` : sqlIdentifier(column.name);
+      });
+      // A view reads the Parquet in place; hidden columns are simply not in it. In aggregate mode it
+      // also carries each row's position, so a join that repeats a row cannot weight it.
+      const aggregate = request.policy.mode === 'aggregate';
+      if (aggregate) columns.push(`file_row_number AS ${sqlIdentifier(rowIdColumn)}`);
+      const source = aggregate ? `read_parquet(${sqlString(file)}, file_row_number = true)` : `read_parquet(${sqlString(file)})`;
+      await engine.connection.run(`CREATE VIEW ${sqlIdentifier(table.name)} AS SELECT ${columns.join(', ')} FROM ${source}`);
     }
     for (const parameter of request.parameters) {
       await engine.connection.run(`SET VARIABLE ${sqlIdentifier(parameter.name)} = ${parameter.value}`);
@@ -161,8 +179,42 @@ async function prepareEngine(limits: EngineLimits, request: RunRequest, tables: 
 // ---------------------------------------------------------------------------------------------
 // Cells.
 
-/** Runs one SQL cell into a temporary table named `name`; returns the rows it suppressed. */
-async function runSqlCell(context: CellContext, index: number, source: string, name: string): Promise<number> {
+/** The room's ledger from the request (aggregate mode), or an empty one with a salt for this run. */
+function openReleases(request: RunRequest): Releases {
+  const k = request.policy.minGroupSize;
+  const given = request.differencing;
+  // A family ends in its kind (`:n` present, `:z` non-zero), which the ledger keeps apart per table.
+  const prior = (given?.sets ?? []).map((set) => ({ table: setTable(set.table, setKeyOf(set.family)), family: set.family, sketch: decodeSketch(fromBase64Url(set.sketch)) }));
+  const salt = given === undefined ? randomBytes(32).toString('hex') : Buffer.from(fromBase64Url(given.salt)).toString('hex');
+  return { ledger: new DifferencingLedger(k, prior), salt, width: sketchWidth(k) };
+}
+
+/** Every room table with its roles (hidden ones too: the policy refuses them by name) and the types its view has. */
+async function policyTablesOf(connection: DuckDBConnection, request: RunRequest): Promise<PolicyTable[]> {
+  const tables: PolicyTable[] = [];
+  for (const table of request.tables) {
+    const types = new Map((await columnsOf(connection, `SELECT * FROM ${sqlIdentifier(table.name)}`)).map((column) => [column.name.toLowerCase(), column.type]));
+    tables.push({
+      name: table.name,
+      allowMinMax: table.allowMinMax,
+      columns: table.columns.map((column) => {
+        const type = types.get(column.name.toLowerCase());
+        return type === undefined ? column : { ...column, type };
+      }),
+    });
+  }
+  return tables;
+}
+
+/** What a run keeps across its cells for the release decisions. */
+interface Releases {
+  readonly ledger: DifferencingLedger;
+  readonly salt: string;
+  readonly width: number;
+}
+
+/** Runs one SQL cell into a temporary table named `name`; returns how many values it withheld. */
+async function runSqlCell(context: CellContext, releases: Releases, index: number, source: string, name: string): Promise<number> {
   const { connection, request } = context;
   const mode = request.policy.mode;
   checkOutputName(context, index, name);
@@ -173,35 +225,110 @@ async function runSqlCell(context: CellContext, index: number, source: string, n
   if (!verdict.ok) {
     fail('PolicyRefused', index, refusalReasons(parsed, verdict.problems.map((problem) => (problem.position === undefined ? problem.reason : `${problem.position}: ${problem.reason}`))));
   }
-  const deserialize = context.render;
-  // What runs is DuckDB's own rendering of the tree the policy checked, not the text as typed.
-  const checkedSql = await deserialize(tree);
+  // The cell as checked, rendered by DuckDB: what runs in reviewed mode and for post-processing,
+  // and what names the output's columns in aggregate mode (DESCRIBE binds it, reading no row).
+  const checkedSql = await context.render(tree);
   const target = sqlIdentifier(name);
-  if (mode === 'reviewed') {
+  if (mode === 'reviewed' || verdict.cell === undefined || verdict.cell.kind === 'post') {
     await connection.run(`CREATE TEMP TABLE ${target} AS ${checkedSql}`);
     return 0;
   }
+  return runAggregateCell(context, releases, index, verdict.cell, checkedSql, name);
+}
 
-  const guarded = guardTree(tree, context.policyTables);
-  if (!guarded.ok) fail('PolicyRefused', index, refusalReasons(parsed, guarded.reasons));
+/** An aggregate-mode cell: the compiled stages, the release decision, then the output over what is released. */
+async function runAggregateCell(context: CellContext, releases: Releases, index: number, cell: Extract<AlgebraCell, { kind: 'aggregate' }>, checkedSql: string, name: string): Promise<number> {
+  const { connection, request } = context;
+  const k = request.policy.minGroupSize;
   const names = (await columnsOf(connection, checkedSql)).map((column) => column.name);
-  const raw = sqlIdentifier(`${reservedPrefix}raw_${index + 1}`);
-  await connection.run(`CREATE TEMP TABLE ${raw} AS ${await deserialize(guarded.tree)}`);
+  const compiled = compileCell(cell, { prefix: `${reservedPrefix}c${index}_`, k, salt: releases.salt, width: releases.width });
+  const staged = sqlIdentifier(`${reservedPrefix}staged_${index + 1}`);
   try {
-    const columns = await columnsOf(connection, raw);
-    const guards = guarded.guards.map((guard) => guard.column);
-    const own = columns.slice(0, columns.length - guards.length);
-    const helpers = columns.slice(own.length).map((column) => column.name);
-    if (own.length !== names.length || helpers.join('\n') !== guards.join('\n')) throw new CleanroomError('INTERNAL', 'the guarded query has unexpected columns');
-    const k = request.policy.minGroupSize;
-    // A helper column is NULL in UNION ALL branches that do not read its table.
-    const keep = guards.length === 0 ? 'true' : guards.map((guard) => `coalesce(${sqlIdentifier(guard)} >= ${k}, true)`).join(' AND ');
-    const suppressed = await countRows(connection, `SELECT count(*) FROM ${raw} WHERE NOT (${keep})`);
-    const select = own.map((column, position) => `${sqlIdentifier(column.name)} AS ${sqlIdentifier(names[position] as string)}`).join(', ');
-    await connection.run(`CREATE TEMP TABLE ${target} AS SELECT ${select} FROM ${raw} WHERE ${keep}`);
-    return suppressed;
+    for (const [branchIndex, branch] of compiled.branches.entries()) {
+      for (const statement of branch.setup) await connection.run(statement);
+      const statColumns = branch.stats.flatMap((stat) => [stat.people, stat.nonZero ?? 'NULL', stat.total ?? 'NULL', stat.top ?? 'NULL'].map((column) => (column === 'NULL' ? 'NULL' : sqlIdentifier(column))));
+      const groupColumns = Array.from({ length: branch.groupCount }, (_unused, index) => `CAST(${sqlIdentifier(`${reservedPrefix}g${index}`)} AS VARCHAR)`);
+      const statRows = (await connection.runAndReadAll(`SELECT ${[sqlIdentifier(`${reservedPrefix}row`), ...statColumns, ...groupColumns].join(', ')} FROM ${branch.raw} ORDER BY 1`)).getRowsJson();
+      const rows: CandidateRow[] = statRows.map((row) => {
+        const stats = branch.tables.map((_table, t) =>
+          branch.terms.map((_term, term) => {
+            const at = 1 + branch.stats.findIndex((stat) => stat.table === t && stat.term === term) * 4;
+            const top = row[at + 3];
+            return {
+              people: Number(row[at] ?? 0),
+              nonZero: row[at + 1] === null || row[at + 1] === undefined ? null : Number(row[at + 1]),
+              total: row[at + 2] === null || row[at + 2] === undefined ? null : Number(row[at + 2]),
+              top: Array.isArray(top) ? top.map(Number) : null,
+            };
+          }),
+        );
+        return { row: Number(row[0]), key: JSON.stringify(row.slice(1 + statColumns.length)), stats };
+      });
+      const sketches = await readSketches(connection, branch.sketches, rows, releases.width);
+      const withheld = decideBranch(
+        {
+          tables: branch.tables,
+          termCount: branch.terms.length,
+          rows,
+          sketch: (row, term, table, kind) => sketches.get(`${row}:${term}:${table}:${kind}`),
+          family: `${populationKey(branch.population)}:${index}:${branchIndex}`,
+          lineage: branch.terms.map((term) => [...new Set(term.args.flatMap((arg) => arg.lineage))].sort()),
+        },
+        k,
+        defaultDominance,
+        releases.ledger,
+      );
+      await withhold(connection, branch.raw, withheld);
+    }
+    await connection.run(`CREATE TEMP TABLE ${staged} AS ${compiled.output(names)}`);
+    const withheldValues = await countRows(connection, `SELECT coalesce(sum(${sqlIdentifier(`${reservedPrefix}withheld`)}), 0) FROM ${staged}`);
+    await connection.run(`CREATE TEMP TABLE ${sqlIdentifier(name)} AS SELECT ${names.map(sqlIdentifier).join(', ')} FROM ${staged}`);
+    return withheldValues;
   } finally {
-    await connection.run(`DROP TABLE IF EXISTS ${raw}`);
+    await connection.run(`DROP TABLE IF EXISTS ${staged}`);
+    for (const statement of compiled.cleanup) await connection.run(statement);
+  }
+}
+
+/** Reads the sketches of every candidate set, keyed "row:term:table:kind"; sizes come from the statistics. */
+async function readSketches(connection: DuckDBConnection, sql: string, rows: readonly CandidateRow[], width: number): Promise<Map<string, Sketch>> {
+  const cells = new Map<string, { cell: number; count: number; idSum: string; checkSum: string }[]>();
+  for (const row of (await connection.runAndReadAll(sql)).getRowsJson()) {
+    if (row[0] === null) continue;
+    const key = `${String(row[0])}:${String(row[1])}:${String(row[2])}:${String(row[3])}`;
+    const list = cells.get(key) ?? [];
+    list.push({ cell: Number(row[4]), count: Number(row[5]), idSum: String(row[6]), checkSum: String(row[7]) });
+    cells.set(key, list);
+  }
+  const sketches = new Map<string, Sketch>();
+  for (const row of rows) {
+    row.stats.forEach((terms, table) =>
+      terms.forEach((stats, term) => {
+        for (const [kind, size] of [['n', stats.people], ['r', stats.people], ['z', stats.nonZero]] as const) {
+          if (size === null) continue;
+          const key = `${row.row}:${term}:${table}:${kind}`;
+          sketches.set(key, sketchFromCells(width, size, cells.get(key) ?? []));
+        }
+      }),
+    );
+  }
+  return sketches;
+}
+
+/** Sets each withheld term of its row to NULL, and marks it withheld. */
+async function withhold(connection: DuckDBConnection, raw: string, withheld: ReadonlySet<string>): Promise<void> {
+  const byTerm = new Map<number, number[]>();
+  for (const key of withheld) {
+    const [row, term] = key.split(':').map(Number) as [number, number];
+    byTerm.set(term, [...(byTerm.get(term) ?? []), row]);
+  }
+  for (const [term, rows] of byTerm) {
+    for (let start = 0; start < rows.length; start += 1000) {
+      const chunk = rows.slice(start, start + 1000);
+      await connection.run(
+        `UPDATE ${raw} SET ${sqlIdentifier(`${reservedPrefix}v${term}`)} = NULL, ${sqlIdentifier(`${reservedPrefix}w${term}`)} = true WHERE ${sqlIdentifier(`${reservedPrefix}row`)} IN (${chunk.join(', ')})`,
+      );
+    }
   }
 }
 
@@ -241,6 +368,7 @@ export async function runNotebook(limits: EngineLimits, request: RunRequest, sin
     }
     engine = await prepareEngine(limits, request, tables);
     const { connection } = engine;
+    const releases = openReleases(request);
     let library: LoadedLibrary;
     try {
       library = await loadLibraries(connection, request.volumes ?? []);
@@ -253,7 +381,7 @@ export async function runNotebook(limits: EngineLimits, request: RunRequest, sin
       connection,
       request,
       // Every column with its role, hidden ones too: the policy refuses them by name (the views do not have them).
-      policyTables: request.tables.map((table) => ({ name: table.name, allowMinMax: table.allowMinMax, columns: table.columns })),
+      policyTables: await policyTablesOf(connection, request),
       tableNames: new Set(request.tables.map((table) => table.name)),
       outputs: new Set(),
       madeNames: new Set(),
@@ -277,7 +405,7 @@ export async function runNotebook(limits: EngineLimits, request: RunRequest, sin
         outputs.push(model);
       } else if (cell.kind === 'sql') {
         const name = cell.output ?? `cell_${cell.index + 1}`;
-        const suppressedRows = await inCell(cell.index, () => runSqlCell(context, cell.index, cell.source, name));
+        const suppressedRows = await inCell(cell.index, () => runSqlCell(context, releases, cell.index, cell.source, name));
         context.outputs.add(name);
         context.madeNames.add(name);
         const output = await inCell(cell.index, () => readOutput(connection, request, cell.index, name));
@@ -285,9 +413,16 @@ export async function runNotebook(limits: EngineLimits, request: RunRequest, sin
       }
       sink({ phase: 'running', done: cell.index + 1, total });
     }
-    return { kind: 'run', outputs, failure: null };
+    const released = releases.ledger.releasedThisRun().map((set) => ({ table: set.table.slice(0, set.table.lastIndexOf('#')), family: set.family, sketch: toBase64Url(encodeSketch(set.sketch)) }));
+    return { kind: 'run', outputs, failure: null, ...(request.policy.mode === 'aggregate' ? { released } : {}) };
   } catch (error) {
-    if (error instanceof CellFailure) return { kind: 'run', outputs: [], failure: error.failure };
+    if (error instanceof CellFailure) {
+      // In aggregate mode only the notebook's own mistakes name a cell; a run that ran out of time
+      // or memory says so without one (where it stopped could depend on the data).
+      const own = ['PolicyRefused', 'ParserError', 'BinderError', 'CatalogError', 'OutputTooLarge', 'NotSupported', 'LibraryUnreadable'];
+      const failure = request.policy.mode === 'aggregate' && !own.includes(error.failure.class) ? { ...error.failure, cell: null } : error.failure;
+      return { kind: 'run', outputs: [], failure };
+    }
     throw error;
   } finally {
     engine?.close();

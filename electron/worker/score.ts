@@ -9,7 +9,7 @@
 import { open, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { toCsv } from '../../shared/csv.js';
-import { CleanroomError } from '../../shared/errors.js';
+import { CleanroomError, describeFileError } from '../../shared/errors.js';
 import { type ModelDocument, parseModelDocument, scoreRow, type ScoreInput } from '../../shared/model.js';
 import { type ScoreResult, type WorkerProgress, type WorkerRequest } from '../../shared/worker-protocol.js';
 import { readCsvHeader } from './csv-header.js';
@@ -144,7 +144,9 @@ export async function scoreFile(limits: EngineLimits, request: ScoreRequest, sin
 
     const report = throttled(sink, total);
     report(0);
-    const output = await open(request.outFile, 'wx', 0o600);
+    const output = await open(request.outFile, 'wx', 0o600).catch((error: unknown) => {
+      throw new CleanroomError('FILE_ERROR', `Cannot write the scored file (${describeFileError(error)}).`);
+    });
     let complete = false;
     let rows = 0;
     let scored = 0;
@@ -183,7 +185,8 @@ export async function scoreFile(limits: EngineLimits, request: ScoreRequest, sin
       await output.sync();
       complete = true;
     } finally {
-      await output.close();
+      // A failing close must neither skip the clean-up nor hide the error that got us here.
+      await output.close().catch(() => undefined);
       if (!complete) await rm(request.outFile, { force: true });
     }
     report(rows);

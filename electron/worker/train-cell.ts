@@ -1,18 +1,32 @@
 // Train cells: select the training rows, fit the model, and let out only the model document.
 //
 // The body is checked like a SQL cell (shared/train-policy.ts), rendered from the checked tree and
-// run into a temporary table that never leaves the worker. In aggregate mode the k-guard then
-// counts the distinct people of each protected table behind the rows the fit will use (those with
-// no NULL in the target or a feature): fewer than k and nothing is fitted. The rows are read into
-// plain columns (numbers as DOUBLE, everything else as text) and fitted by fit.ts.
+// run into a temporary table that never leaves the worker. The rows are read into plain columns
+// (numbers as DOUBLE, everything else as text) and fitted by fit.ts.
+//
+// Reviewed mode fits the rows as they are (fitModel) and fails with a class and a reason when they
+// cannot be fitted. Aggregate mode first rewrites the tree (trainingTree) so every row also
+// carries the privacy unit of each protected table it was read from, and fits with
+// fitAggregateModel: what fewer than k people decide is withheld, never a failure, so the run's
+// outcome cannot depend on one person's value. The target's type is checked here, from the rows'
+// declared types (DESCRIBE), not their values: `notebook check` cannot, its tables carry no types.
 import { type DuckDBConnection } from '@duckdb/node-api';
-import { guardTree, parseSqlTree, reservedPrefix } from '../../shared/k-guard.js';
-import { modelColumnName, modelColumnType, modelDocumentText, maxModelTextLength, parseTrainOptions, type TrainSpec } from '../../shared/model.js';
-import { analyseTrainCell } from '../../shared/train-policy.js';
+import {
+  modelColumnName,
+  modelColumnType,
+  modelDocumentText,
+  maxModelTextLength,
+  modelFormat,
+  type ModelOutputDocument,
+  parseTrainOptions,
+  type TrainSpec,
+  type WithheldModelDocument,
+} from '../../shared/model.js';
+import { analyseTrainCell, trainingTree, trainReservedPrefix, type TrainingUnit } from '../../shared/train-policy.js';
 import { type RunCell, type RunOutput } from '../../shared/worker-protocol.js';
-import { type CellContext, type ParsedCell, checkOutputName, columnsOf, countRows, fail, refusalReasons, scalarText } from './cells.js';
+import { type CellContext, checkOutputName, columnsOf, countRows, fail, refusalReasons } from './cells.js';
 import { sqlIdentifier } from './file-engine.js';
-import { fitModel, isNumericType, type TrainingColumn, TrainingProblem } from './fit.js';
+import { fitAggregateModel, fitModel, isNumericType, type PeopleColumn, type TrainingColumn, TrainingProblem } from './fit.js';
 import { type ProgressSink } from './import.js';
 
 /** Most training rows a train cell may select: the fit holds them in the worker's memory. */
@@ -58,64 +72,16 @@ export async function readTrainingColumns(
   return columns.map((column, position) => ({ name: names[position] ?? column.name, type: column.type, values: values[position] as (number | string | null)[] }));
 }
 
-/**
- * Runs `SELECT <keys>, count(*) FROM (body) WHERE <no NULL> GROUP BY <keys>` through the k-guard,
- * the same rewrite that guards SQL cells' outputs: each row with, per protected table read, the
- * number of distinct people behind it. `null` when the body reads no protected table.
- */
-async function peopleBehind(
-  context: CellContext,
-  parsed: ParsedCell,
-  index: number,
-  body: string,
-  used: readonly string[],
-  key: string | null,
-): Promise<{ tables: string[]; rows: { key: string | null; people: number[] }[] } | null> {
-  const { connection } = context;
-  const complete = used.map((name) => `${sqlIdentifier(name)} IS NOT NULL`).join(' AND ');
-  const keyColumn = key === null ? '' : `CAST(${sqlIdentifier(key)} AS VARCHAR) AS training_level, `;
-  // Grouped by the expression itself: a body column could be called training_level too.
-  const grouping = key === null ? '' : ` GROUP BY CAST(${sqlIdentifier(key)} AS VARCHAR)`;
-  const counting = `SELECT ${keyColumn}count(*) AS training_rows FROM (${body}) AS training_rows WHERE ${complete}${grouping}`;
-  const tree = parseSqlTree(await scalarText(connection, 'SELECT json_serialize_sql($1::VARCHAR)', [counting]));
-  const guarded = guardTree(tree, context.policyTables);
-  if (!guarded.ok) fail('PolicyRefused', index, refusalReasons(parsed, guarded.reasons));
-  if (guarded.guards.length === 0) return null;
-  const own = key === null ? 1 : 2;
-  const rows = (await connection.runAndReadAll(await context.render(guarded.tree))).getRowsJson();
-  // The guard columns follow the query's own columns.
-  return {
-    tables: guarded.guards.map((guard) => guard.table),
-    rows: rows.map((row) => ({ key: key === null ? null : (row[0] as string | null), people: guarded.guards.map((_guard, position) => Number(row[own + position] ?? 0)) })),
-  };
-}
-
-/**
- * Aggregate mode: the rows the fit will use (no NULL in the target or a feature) must come from at
- * least k distinct people of every protected table the body reads; and a categorical feature may
- * name only levels that k people share (the rest are folded into "(other)").
- */
-async function checkPeople(
-  context: CellContext,
-  parsed: ParsedCell,
-  index: number,
-  body: string,
-  used: readonly string[],
-  categorical: readonly { column: string; feature: string }[],
-): Promise<Map<string, Set<string>>> {
-  const k = context.request.policy.minGroupSize;
-  const allowed = new Map<string, Set<string>>();
-  const total = await peopleBehind(context, parsed, index, body, used, null);
-  if (total === null) return allowed;
-  total.tables.forEach((table, position) => {
-    const people = total.rows[0]?.people[position] ?? 0;
-    if (!(people >= k)) fail('TooFewRows', index, [`the training rows come from fewer than k = ${k} people of ${table}`]);
-  });
-  for (const { column, feature } of categorical) {
-    const levels = (await peopleBehind(context, parsed, index, body, used, column))?.rows ?? [];
-    allowed.set(feature, new Set(levels.flatMap((level) => (level.key !== null && level.people.every((people) => people >= k) ? [level.key] : []))));
-  }
-  return allowed;
+/** Reads the training rows' unit columns as text: who is behind each row, per protected table read. */
+async function readPeople(connection: DuckDBConnection, relation: string, units: readonly TrainingUnit[]): Promise<PeopleColumn[]> {
+  if (units.length === 0) return [];
+  const read = await readTrainingColumns(
+    connection,
+    relation,
+    units.map((unit) => ({ name: unit.column, type: 'VARCHAR' })),
+    units.map((unit) => unit.column),
+  );
+  return read.map((column, position) => ({ table: (units[position] as TrainingUnit).table, values: column.values as (string | null)[] }));
 }
 
 function specOf(cell: RunCell): TrainSpec {
@@ -124,10 +90,17 @@ function specOf(cell: RunCell): TrainSpec {
   return checked.spec;
 }
 
+/** Aggregate mode's document when there is no model, before any row is read into the fit. */
+function withheldDocument(spec: TrainSpec, target: string, reason: string): WithheldModelDocument {
+  return { format: modelFormat, name: spec.model, algorithm: spec.algorithm, target, withheld: { reason, features: [] }, l2: spec.l2, split: { testFraction: spec.testFraction, seed: spec.seed } };
+}
+
 export async function runTrainCell(context: CellContext, cell: RunCell, sink: ProgressSink): Promise<RunOutput> {
   const { connection, request } = context;
   const index = cell.index;
   const mode = request.policy.mode;
+  const aggregate = mode === 'aggregate';
+  const k = request.policy.minGroupSize;
   const spec = specOf(cell);
   checkOutputName(context, index, spec.model);
 
@@ -136,37 +109,57 @@ export async function runTrainCell(context: CellContext, cell: RunCell, sink: Pr
   if (!verdict.ok) {
     fail('PolicyRefused', index, refusalReasons(parsed, verdict.problems.map((problem) => (problem.position === undefined ? problem.reason : `${problem.position}: ${problem.reason}`))));
   }
-  // What runs is DuckDB's own rendering of the tree the policy checked.
-  const body = await context.render(parsed.tree);
-  const rowsTable = sqlIdentifier(`${reservedPrefix}train_${index + 1}`);
+  // What runs is DuckDB's own rendering of the tree the policy checked (aggregate mode: with the
+  // units of the people behind each row added, and casts and filters that cannot fail).
+  let units: TrainingUnit[] = [];
+  let tree = parsed.tree;
+  if (aggregate) {
+    const rewritten = trainingTree(parsed.tree, context.policyTables);
+    if (!rewritten.ok) fail('PolicyRefused', index, refusalReasons(parsed, rewritten.reasons));
+    tree = rewritten.tree;
+    units = rewritten.units;
+  }
+  const body = await context.render(tree);
+  const rowsTable = sqlIdentifier(`${trainReservedPrefix}train_${index + 1}`);
   await connection.run(`CREATE TEMP TABLE ${rowsTable} AS ${body}`);
   try {
     const columns = await columnsOf(connection, rowsTable);
-    const target = columnFor(columns, 'target', spec.target, index);
-    const features = spec.features.map((name) => columnFor(columns, 'feature', name, index));
-    const categorical = features.flatMap((feature, position) => (isNumericType(feature.type) ? [] : [{ column: feature.name, feature: spec.features[position] as string }]));
-    const allowedLevels = mode === 'aggregate' ? await checkPeople(context, parsed, index, body, [target.name, ...features.map((feature) => feature.name)], categorical) : undefined;
+    const own = columns.slice(0, columns.length - units.length);
+    const target = columnFor(own, 'target', spec.target, index);
+    const features = spec.features.map((name) => columnFor(own, 'feature', name, index));
+    // From the declared type, never the values: the same answer whatever the rows hold (aggregate
+    // mode refuses it as the policy would, with the cell named: it is the notebook's mistake).
+    if (spec.algorithm === 'logistic' && !isNumericType(target.type)) {
+      fail(aggregate ? 'PolicyRefused' : 'TargetNotBinary', index, [`target ${spec.target} must be BOOLEAN or a number${aggregate ? ' (read as value <> 0)' : ' that is 0 or 1'} for a logistic model (it is ${target.type})`]);
+    }
+    if (spec.algorithm === 'linear' && !isNumericType(target.type)) {
+      fail(aggregate ? 'PolicyRefused' : 'TargetNotNumeric', index, [`target ${spec.target} must be a number for a linear model (it is ${target.type})`]);
+    }
 
     const total = await countRows(connection, `SELECT count(*) FROM ${rowsTable}`);
-    if (total > maxTrainingRows) fail('TooManyRows', index, [`a train cell may select at most ${maxTrainingRows} rows`]);
-    sink({ phase: 'training', done: 0, total });
-    const [targetColumn, ...featureColumns] = await readTrainingColumns(connection, rowsTable, [target, ...features], [spec.target, ...spec.features], (rows) =>
-      sink({ phase: 'training', done: Math.min(rows, total), total }),
-    );
-    const k = request.policy.minGroupSize;
-    let text: string;
-    try {
-      const model = fitModel(spec, targetColumn as TrainingColumn, featureColumns, {
-        minLevelRows: mode === 'aggregate' ? k : 1,
-        minRows: mode === 'aggregate' ? k : reviewedMinRows,
-        ...(allowedLevels === undefined || allowedLevels.size === 0 ? {} : { allowedLevels }),
-      });
-      text = modelDocumentText(model);
-    } catch (error) {
-      if (error instanceof TrainingProblem) fail(error.problemClass, index, [error.reason]);
-      throw error;
+    let document: ModelOutputDocument;
+    if (total > maxTrainingRows) {
+      if (!aggregate) fail('TooManyRows', index, [`a train cell may select at most ${maxTrainingRows} rows`]);
+      document = withheldDocument(spec, spec.target, `a train cell may select at most ${maxTrainingRows} rows`);
+    } else {
+      sink({ phase: 'training', done: 0, total });
+      const [targetColumn, ...featureColumns] = await readTrainingColumns(connection, rowsTable, [target, ...features], [spec.target, ...spec.features], (rows) =>
+        sink({ phase: 'training', done: Math.min(rows, total), total }),
+      );
+      try {
+        document = aggregate
+          ? fitAggregateModel(spec, targetColumn as TrainingColumn, featureColumns, { k, people: await readPeople(connection, rowsTable, units) })
+          : fitModel(spec, targetColumn as TrainingColumn, featureColumns, { minLevelRows: 1, minRows: reviewedMinRows });
+      } catch (error) {
+        if (error instanceof TrainingProblem) fail(error.problemClass, index, [error.reason]);
+        throw error;
+      }
     }
-    if (text.length > maxModelTextLength) fail('OutputTooLarge', index);
+    let text = modelDocumentText(document);
+    if (text.length > maxModelTextLength) {
+      if (!aggregate) fail('OutputTooLarge', index);
+      text = modelDocumentText(withheldDocument(spec, spec.target, 'the model document would be larger than a model output may be'));
+    }
     sink({ phase: 'training', done: total, total });
     return { name: spec.model, cell: index, columns: [{ name: modelColumnName, type: modelColumnType }], rows: [[text]], suppressedRows: 0 };
   } finally {

@@ -1,18 +1,31 @@
 // How a model output reads on screen: the document from its one row, the metric cards, the terms
 // ranked by weight, the ROC curve's points, file names for export and scoring, and a preview of a
 // scored CSV. Pure (no DOM) so node:test checks it; the document's format is shared/model.ts.
-import { type ModelDocument, type ModelMetrics, type ModelTerm, modelTerms, parseModelDocument } from '../../shared/model.js';
+import { type ModelDocument, type ModelMetrics, type ModelTerm, modelTerms, parseModelOutput, type WithheldModelDocument, withheldLabel } from '../../shared/model.js';
 import { parseNumber } from './duckdbValues.js';
 import { formatValue } from './scales.js';
 
-export type ModelRead = { readonly ok: true; readonly model: ModelDocument } | { readonly ok: false; readonly reason: string };
+/** A model output read: a fitted model, or (aggregate mode) the document saying why it was withheld. */
+export type ModelRead =
+  | { readonly ok: true; readonly model: ModelDocument; readonly withheld: null }
+  | { readonly ok: true; readonly model: null; readonly withheld: WithheldModelDocument }
+  | { readonly ok: false; readonly reason: string };
 
 /** The model document held by a model output's rows (one row, one JSON value). */
 export function readModelRows(rows: readonly (readonly (string | null)[])[]): ModelRead {
   const text = rows[0]?.[0];
   if (rows.length !== 1 || typeof text !== 'string') return { ok: false, reason: 'a model output holds one row with the model document' };
-  const read = parseModelDocument(text);
-  return read.ok ? { ok: true, model: read.model } : { ok: false, reason: read.reason };
+  return parseModelOutput(text);
+}
+
+/** What a model aggregate mode withheld says, as lines: the rule, then any feature withheld before it. */
+export function withheldModelLines(model: WithheldModelDocument): string[] {
+  return [model.withheld.reason, ...model.withheld.features.map((feature) => `${feature.name}: ${feature.reason}`)];
+}
+
+/** The features an aggregate-mode model left out, each with the rule it broke ("age: fewer than k = 10 people …"). */
+export function withheldFeatureNotes(model: ModelDocument): string[] {
+  return (model.withheld?.features ?? []).map((feature) => `${feature.name}: ${feature.reason}`);
 }
 
 export const algorithmLabels: Record<ModelDocument['algorithm'], string> = {
@@ -31,7 +44,7 @@ const count = (value: number): string => new Intl.NumberFormat('en-US').format(v
 export function splitLabel(model: ModelDocument): string {
   const { trainRows, testRows, droppedRows, testFraction } = model.split;
   const parts = [`${count(trainRows)} training ${trainRows === 1 ? 'row' : 'rows'}`, `${count(testRows)} held out (${Math.round(testFraction * 100)}%)`];
-  if (droppedRows > 0) parts.push(`${count(droppedRows)} left out (a missing value)`);
+  if (droppedRows !== undefined && droppedRows > 0) parts.push(`${count(droppedRows)} left out (a missing value)`);
   return parts.join(' · ');
 }
 
@@ -55,6 +68,8 @@ export interface MetricCard {
   readonly train: string;
   readonly testValue: number | null;
   readonly explanation: string;
+  /** Aggregate mode: why the held-out value is withheld, when it is. */
+  readonly testWithheld: string | null;
 }
 
 const metricInfo: Record<MetricKey, { label: string; explanation: string; format: (value: number) => string }> = {
@@ -75,19 +90,25 @@ const metricsShown: Record<ModelDocument['algorithm'], readonly MetricKey[]> = {
   linear: ['rmse', 'r2', 'mae'],
 };
 
-/** The cards the viewer shows, held-out value first with the training value beside it; "—" where there is none. */
+/**
+ * The cards the viewer shows, held-out value first with the training value beside it; "—" where
+ * there is none, "withheld (fewer than k people)" where aggregate mode left it out.
+ */
 export function metricCards(model: ModelDocument): MetricCard[] {
-  const text = (metrics: ModelMetrics, key: MetricKey): string => {
+  const text = (metrics: ModelMetrics, key: MetricKey, withheld: string | null | undefined): string => {
     const value = metrics[key];
-    return value === null ? '—' : metricInfo[key].format(value);
+    if (value === null) return typeof withheld === 'string' ? withheldLabel : '—';
+    return metricInfo[key].format(value);
   };
+  const testWithheld = model.withheld?.metrics.test ?? null;
   return metricsShown[model.algorithm].map((key) => ({
     key,
     label: metricInfo[key].label,
-    test: text(model.metrics.test, key),
-    train: text(model.metrics.train, key),
+    test: text(model.metrics.test, key, testWithheld),
+    train: text(model.metrics.train, key, model.withheld?.metrics.train),
     testValue: model.metrics.test[key],
     explanation: metricInfo[key].explanation,
+    testWithheld: model.metrics.test[key] === null ? testWithheld : null,
   }));
 }
 
@@ -134,24 +155,6 @@ export function rocCurve(model: ModelDocument): RocPoint[] {
   if (first !== undefined && (first.fpr !== 0 || first.tpr !== 0)) points.unshift({ fpr: 0, tpr: 0, threshold: null });
   if (last !== undefined && (last.fpr !== 1 || last.tpr !== 1)) points.push({ fpr: 1, tpr: 1, threshold: null });
   return points;
-}
-
-/** A safe file name from a model or file name: letters, digits, `_ . -`. */
-function safeName(name: string, fallback: string): string {
-  const safe = name.replace(/[^A-Za-z0-9_.-]+/gu, '_').replace(/^\.+/u, '');
-  return safe === '' ? fallback : safe;
-}
-
-/** The exported model's file name: `NAME.json`. */
-export function modelFileName(modelName: string): string {
-  return `${safeName(modelName, 'model')}.json`;
-}
-
-/** The scored file's name: `admissions.csv` → `admissions-scored.csv`. */
-export function scoredFileName(sourceName: string): string {
-  const base = sourceName.split(/[\\/]/u).pop() ?? '';
-  const stem = base.replace(/\.[^.]*$/u, '');
-  return `${safeName(stem, 'scored')}-scored.csv`;
 }
 
 export interface CsvPreview {

@@ -4,6 +4,7 @@ import { type Receipt, signedReceiptSchema } from '../../shared/receipt.js';
 import { type OutputView, type RunState, type RunView } from '../../shared/run.js';
 import { parse } from '../../shared/validate.js';
 import { type Tone } from './rooms.js';
+import { safeFileStem } from '../../shared/model.js';
 
 export const runStateInfo: Record<RunState, { readonly label: string; readonly tone: Tone; readonly explanation: string }> = {
   running: { label: 'Running', tone: 'accent', explanation: 'The worker is running the cells now.' },
@@ -13,10 +14,10 @@ export const runStateInfo: Record<RunState, { readonly label: string; readonly t
   interrupted: { label: 'Interrupted', tone: 'warning', explanation: 'The app stopped mid-run; nothing was kept.' },
 };
 
-/** "2 rows suppressed", "no rows suppressed": how many groups fell below k, never which. */
-export function suppressedLabel(rows: number): string {
-  if (rows === 0) return 'no rows suppressed';
-  return rows === 1 ? '1 row suppressed' : `${new Intl.NumberFormat('en-US').format(rows)} rows suppressed`;
+/** The values the policy withheld (NULL) in an output's released rows (`suppressedRows` on the wire). */
+export function suppressedLabel(values: number): string {
+  if (values === 0) return 'no values withheld';
+  return values === 1 ? '1 value withheld' : `${new Intl.NumberFormat('en-US').format(values)} values withheld`;
 }
 
 /** "1 output", "3 outputs" */
@@ -85,8 +86,7 @@ export function outputsNewestFirst(outputs: readonly OutputView[]): OutputView[]
 
 /** The file name an output's CSV downloads as: its name, made safe for any file system. */
 export function csvFileName(outputName: string): string {
-  const safe = outputName.replace(/[^A-Za-z0-9_.-]+/gu, '_').replace(/^\.+/u, '');
-  return `${safe === '' ? 'output' : safe}.csv`;
+  return `${safeFileStem(outputName, 'output')}.csv`;
 }
 
 /**

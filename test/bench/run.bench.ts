@@ -33,9 +33,10 @@ GROUP BY a.age_band, m.plan`;
 const plainSql = (admissions: string, members: string): string =>
   cellSql.replace('FROM admissions a JOIN members m', `FROM read_parquet(${literal(admissions)}) a JOIN read_parquet(${literal(members)}) m`);
 /**
- * The same query with the k-guard's two extra aggregates (distinct people of each protected
- * table, as shared/k-guard.ts adds them): printed beside the plain one so the cost of counting
- * people is told apart from the cost of Cleanroom's own path (decrypt, policy, store, sign).
+ * The same query with two extra aggregates (distinct people of each protected table): printed
+ * beside the plain one so the cost of counting people is told apart from the rest of Cleanroom's
+ * path (decrypt, the compiled stages of shared/policy/compile.ts — per-person statistics,
+ * distinct rows behind a join, sketches for differencing — the release decision, store, sign).
  */
 const guardedSql = (admissions: string, members: string): string =>
   plainSql(admissions, members).replace('sum(m.premium) AS premiums', 'sum(m.premium) AS premiums, count(DISTINCT a.patient_id) AS k1, count(DISTINCT m.patient_id) AS k2');
@@ -219,7 +220,7 @@ async function main(): Promise<void> {
   );
   for (const line of lines) console.log(line);
   console.log('plain: DuckDB over the plain Parquet files in its own process; cleanroom: run.start → job done (decrypt, lock down, policy, k-suppression, store, sign). Target ≤ 1.50x at 10M rows.');
-  console.log('vs k-plain: against plain DuckDB running the same query plus the k-guard\'s count(DISTINCT privacy unit) per protected table.');
+  console.log('vs k-plain: against plain DuckDB running the same query plus count(DISTINCT privacy unit) per protected table (what the old k-guard added).');
 }
 
 await main();

@@ -90,7 +90,9 @@ describe('snapshots and approvals', () => {
     const claimsCsv = path.join(folder.dir, 'files', 'claims.csv');
     writeFileSync(claimsCsv, 'member_id,plan,amount\n1,gold,10\n2,silver,3\n');
     admissions = await addTable(mary, { room, name: 'admissions', path: admissionsCsv, roles: [{ column: 'patient_id', role: 'privacy_unit' }] });
-    await addTable(acme, { room, name: 'claims', path: claimsCsv });
+    // Issue 17: a table without a privacy unit is a public lookup (joins on dimensions only), so the
+    // notebook's join on member_id needs member_id to be claims' privacy unit.
+    await addTable(acme, { room, name: 'claims', path: claimsCsv, roles: [{ column: 'member_id', role: 'privacy_unit' }] });
     await exchange([mary, acme, carol], room);
   });
 

@@ -51,8 +51,8 @@ describe('tables and volumes', () => {
     folder.remove();
   });
 
-  it('inspects a CSV and suggests roles: ids and e-mail join, numbers measure, the rest dimensions', async () => {
-    const csv = file('patients.csv', 'patient_id,email,age,visit_date,ward,memberid\n1,a@x.org,34,2024-01-02,north,77\n2,b@x.org,51,2024-02-03,south,78\n');
+  it('inspects a CSV and suggests roles: ids and e-mail join, free text hidden, numbers measure, the rest dimensions', async () => {
+    const csv = file('patients.csv', 'patient_id,email,age,visit_date,ward,memberid,full_name,notes\n1,a@x.org,34,2024-01-02,north,77,Ann A,x\n2,b@x.org,51,2024-02-03,south,78,Bob B,y\n');
     const inspection = await mary.core.call('table.inspect', { path: csv });
     assert.equal(inspection.format, 'csv');
     assert.deepEqual(
@@ -64,6 +64,9 @@ describe('tables and volumes', () => {
         ['visit_date', 'dimension'],
         ['ward', 'dimension'],
         ['memberid', 'join_key'],
+        // Free text and names are never offered as a group key.
+        ['full_name', 'hidden'],
+        ['notes', 'hidden'],
       ],
     );
     assert.ok(!inspection.columns.some((column) => column.suggestedRole === 'privacy_unit'), 'no privacy unit by default');

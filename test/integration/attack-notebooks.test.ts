@@ -1,8 +1,9 @@
 // The attack suite at the worker: every notebook in test/support/attack-notebooks.ts runs through
 // the real worker over two parties' encrypted tables, and must be refused at the right cell with a
-// reason naming the construct, or have the rows that would single out a person suppressed, or run
+// reason naming the construct, or have what would single out a person removed or withheld, or run
 // although one person's value would make DuckDB fail. Nothing the worker answers may contain the
-// marker patient's values, and the run folder is empty after every run.
+// marker patient's values, and the run folder is empty after every run. (Issue 17's acceptance
+// cases — the secret cannot be computed from a run's answer — are in attack-classes.test.ts.)
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -13,6 +14,8 @@ import { temporaryFolder } from '../support/homes.js';
 import { admissionsSpec, marker, markerPatient, membersSpec, RunFixture, sortedRows, type TableSpec } from '../support/run-fixtures.js';
 
 const k = 10;
+/** The marker patient's group ('90+', 'north') or values (premium 9999, cost 1234.5) in an answer. */
+const markerShown = /90\+|north|9999|1234\.5/;
 
 let fixture: RunFixture;
 before(async () => {
@@ -54,9 +57,16 @@ describe('attack notebooks, run in the worker', () => {
           assert.equal(result.failure, null, answer);
           const output = result.outputs[expect.output];
           assert.ok(output !== undefined);
-          assert.ok(output.suppressedRows > 0, 'rows were suppressed');
-          assert.doesNotMatch(answer, /90\+|north|9999|1234\.5/, "no row shows the marker patient's group or values");
+          assert.doesNotMatch(answer, markerShown, "no row shows the marker patient's group or values");
           assert.doesNotMatch(answer, new RegExp(String(markerPatient)));
+          // Issue 17: removed groups are not counted (suppressedRows > 0 for a removed group was an
+          // oracle); suppressedRows counts withheld values in released rows, readable from the output.
+          const nulls = output.rows.flat().filter((value) => value === null).length;
+          assert.equal(output.suppressedRows, nulls, 'suppressedRows counts the withheld values shown as NULL, nothing else');
+          // Without the policy the same notebook does show the marker patient: something was removed.
+          const plain = await fixture.run(attack.notebook, { mode: 'reviewed' });
+          assert.equal(plain.result.failure, null, JSON.stringify(plain.result.failure));
+          assert.match(JSON.stringify(plain.result.outputs), markerShown, 'in reviewed mode the marker patient shows');
           return;
         }
         case 'tolerated': {
@@ -78,11 +88,11 @@ describe('legitimate notebooks, run in the worker', () => {
       assert.equal(result.failure, null, JSON.stringify(result.failure));
       const output = result.outputs[0];
       assert.ok(output !== undefined && output.rows.length > 0);
-      const all = await fixture.plain(legitimate.plain);
-      assert.equal(output.rows.length + output.suppressedRows, all.rows.length, 'every row is either shown or counted as suppressed');
-      const shown = new Set(sortedRows(output.rows));
-      for (const row of sortedRows(all.rows)) if (shown.has(row)) shown.delete(row);
-      assert.equal(shown.size, 0, 'every row shown is the plain answer');
+      // Issue 17: rows below k are removed and not counted, so the plain query applies k itself and
+      // the output must equal it (nothing withheld in these).
+      const plain = await fixture.plain(legitimate.plain);
+      assert.deepEqual(sortedRows(output.rows), sortedRows(plain.rows));
+      assert.equal(output.suppressedRows, 0);
     });
   }
 });
@@ -122,13 +132,14 @@ describe('attack notebooks at core: notebook check and add refuse what the worke
   });
 
   it('check reports every aggregate-mode refusal at its cell with the position and reason', async () => {
+    const misses: string[] = [];
     for (const attack of attackNotebooks.filter((candidate) => candidate.mode === 'aggregate' && candidate.expect.kind === 'refused')) {
       const expect = attack.expect as { cell: number; reason: RegExp };
       const check = await insurer.core.call('notebook.check', { room, source: attack.notebook });
-      assert.equal(check.ok, false, attack.name);
       const problems = check.cells[expect.cell]?.problems ?? [];
-      assert.ok(problems.some((problem) => expect.reason.test(problem)), `${attack.name}: ${problems.join(' | ')}`);
+      if (check.ok || !problems.some((problem) => expect.reason.test(problem))) misses.push(`${attack.name}: ${check.ok ? 'accepted' : problems.join(' | ')}`);
     }
+    assert.deepEqual(misses, [], 'every refusal is reported by check, with the reason the worker gives');
   });
 
   it('add refuses a notebook the policy refuses, with POLICY_REFUSED naming the cell, and adds nothing', async () => {

@@ -121,7 +121,9 @@ describe('cli: two parties add tables, a notebook and approvals with packet file
       '--privacy-unit', 'patient_id', '--measure', 'readmitted', '--dimension', 'age',
     ]);
     assert.equal(maryTable.rowCount, null);
-    const added = await acme.run(['table', 'add', 'Readmissions', '--name', 'claims', '--file', path.join(files, 'claims.csv'), '--share-row-count']);
+    // Issue 17: a table without a privacy unit is a public lookup (joins on dimensions only), so the
+    // notebook's join on member_id needs member_id to be claims' privacy unit.
+    const added = await acme.run(['table', 'add', 'Readmissions', '--name', 'claims', '--file', path.join(files, 'claims.csv'), '--share-row-count', '--privacy-unit', 'member_id']);
     assert.equal(added.code, 0, added.stderr);
     assert.match(added.stdout, /^Added table claims to the room\.$/m);
     await exchange();
@@ -138,7 +140,7 @@ describe('cli: two parties add tables, a notebook and approvals with packet file
     );
     const claims = seenByMary.find((asset) => asset.name === 'claims');
     assert.equal(claims?.rowCount, 3);
-    assert.deepEqual(claims?.columns.map((column) => column.role), ['join_key', 'dimension', 'measure']);
+    assert.deepEqual(claims?.columns.map((column) => column.role), ['privacy_unit', 'dimension', 'measure']); // issue 17: see the table add above
 
     const listed = await acme.run(['asset', 'list', 'Readmissions']);
     assert.match(listed.stdout, /^Table admissions {2}owner St Mary/m);
@@ -220,5 +222,12 @@ describe('cli: two parties add tables, a notebook and approvals with packet file
     assertUsage(await mary.run(['table', 'add', 'Readmissions', '--name', 'x', '--file', 'f.csv', '--format', 'xls']), /--format must be csv, parquet, json/);
     assertUsage(await mary.run(['table', 'add', 'Readmissions', '--name', 'x', '--file', 'f.csv', '--measure', 'a', '--hidden', 'a']), /two roles/);
     assert.deepEqual(tableRows(mary.home, 'SELECT asset FROM data_keys'), [{ asset: maryTable.id }], 'no key was added by a refusal');
+  });
+
+  it('says plainly that a table without a privacy unit is a public lookup', async () => {
+    writeFileSync(path.join(files, 'regions.csv'), 'region,population\nnorth,1200\nsouth,900\n');
+    const added = await mary.run(['table', 'add', 'Readmissions', '--name', 'regions', '--file', path.join(files, 'regions.csv'), '--dimension', 'region']);
+    assert.equal(added.code, 0, added.stderr);
+    assert.match(added.stdout, /^No column is the privacy unit: in an aggregate room this table is a public lookup \(it joins on dimensions only; its join keys cannot be used\)\.$/m);
   });
 });

@@ -54,12 +54,27 @@ interface SnapshotJson {
   status: { canRun: boolean; reasons: string[] };
 }
 
+// Issue 17: groups below k are removed and not counted; values are withheld (NULL) instead, and
+// suppressedRows counts them. avg(readmitted) is withheld where fewer than k people were
+// readmitted (non-zero contributors). sum(amount) is released: its non-zero set (everyone in the
+// group) is compared by the differencing rule only with non-zero sets of the same column (not the
+// rate's readmitted people), and amounts are equal, so no dominance.
+const rateWithheld = (group: (typeof groups)[number]): boolean => group.readmitted < k;
+const kept = groups.filter((group) => group.people >= k);
+/** Withheld values in the output (4 rates). */
+const withheldValues = kept.filter(rateWithheld).length;
+
 /** The CSV the notebook's cell must produce: the groups of at least k, in ORDER BY order. */
 function expectedCsv(): string {
-  const kept = groups.filter((group) => group.people >= k);
   return toCsv(
     [{ name: 'age_band' }, { name: 'plan' }, { name: 'n' }, { name: 'readmission_rate' }, { name: 'claimed' }],
-    kept.map((group) => [group.ageBand, group.plan, String(group.people), String(group.readmitted / group.people), String(group.people * claimPerPerson)]),
+    kept.map((group) => [
+      group.ageBand,
+      group.plan,
+      String(group.people),
+      rateWithheld(group) ? null : String(group.readmitted / group.people),
+      String(group.people * claimPerPerson),
+    ]),
   );
 }
 
@@ -110,7 +125,8 @@ describe('cli: joint analysis: run, outputs, receipts and release through the co
         '',
       ].join('\n'),
     );
-    // Passes the policy, then overflows HUGEINT while running: a failure of cell 2 at run time.
+    // Passes the policy, then overflows HUGEINT while running: before issue 17 a failure of cell 2;
+    // now arithmetic over aggregates is total (TRY), so the value is NULL and the run succeeds.
     writeFileSync(
       path.join(files, 'overflow.sql'),
       [
@@ -159,8 +175,10 @@ describe('cli: joint analysis: run, outputs, receipts and release through the co
     assert.ok(found !== null, result.stdout);
     runId = found[1] as string;
     assert.match(result.stdout, /^Status {6}succeeded$/m);
-    assert.match(result.stdout, /^Suppressed {2}1 row \(groups below the room's minimum size/m);
-    assert.match(result.stdout, /^ {2}rates {2}5 rows, 1 suppressed$/m);
+    assert.equal(withheldValues, 4);
+    // Issue 17: the count is of withheld values now (removed groups are not counted).
+    assert.match(result.stdout, /^Withheld {4}4 values \(the output policy's; groups below the room's minimum size are left out uncounted\)$/m);
+    assert.match(result.stdout, /^ {2}rates {2}5 rows, 4 withheld$/m);
     assert.match(result.stdout, new RegExp(`^Keep the receipt: cleanroom receipt save ${room} ${runId.slice(0, 12)} --out F$`, 'm'));
     assert.match(result.stderr, new RegExp(`^Started run ${runId.slice(0, 12)}; Ctrl-C cancels it\\.$`, 'm'));
   });
@@ -170,7 +188,7 @@ describe('cli: joint analysis: run, outputs, receipts and release through the co
     assert.equal(mine?.id, runId);
     assert.equal(mine?.status, 'succeeded');
     assert.equal(mine?.isMine, true);
-    assert.equal(mine?.suppressedRows, 1);
+    assert.equal(mine?.suppressedRows, withheldValues); // issue 17: withheld values
     await send(acme, mary);
     const seenByMary = (await mary.json<{ runs: RunJson[] }>(['run', 'list', room])).runs.find((run) => run.id === runId);
     assert.equal(seenByMary?.runner, 'Acme Insurance');
@@ -178,15 +196,15 @@ describe('cli: joint analysis: run, outputs, receipts and release through the co
     assert.equal(seenByMary?.status, 'succeeded');
     const text = await mary.run(['run', 'list', room]);
     assert.equal(text.code, 0, text.stderr);
-    assert.match(text.stdout, /^RUN\s+NOTEBOOK\s+RUNNER\s+STARTED\s+STATUS\s+SUPPRESSED\s+RELEASED$/m);
-    assert.match(text.stdout, new RegExp(`^${runId.slice(0, 12)}\\s+Readmission by age and plan\\s+Acme Insurance\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC\\s+succeeded\\s+1\\s+no$`, 'm'));
+    assert.match(text.stdout, /^RUN\s+NOTEBOOK\s+RUNNER\s+STARTED\s+STATUS\s+(SUPPRESSED|WITHHELD)\s+RELEASED$/m);
+    assert.match(text.stdout, new RegExp(`^${runId.slice(0, 12)}\\s+Readmission by age and plan\\s+Acme Insurance\\s+\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC\\s+succeeded\\s+${withheldValues}\\s+no$`, 'm'));
   });
 
   it('output list and output show: the CSV equals the aggregates of the plain data, small groups suppressed', async () => {
     const { outputs } = await acme.json<{ outputs: OutputJson[] }>(['output', 'list', room]);
     assert.deepEqual(
       outputs.map((output) => [output.run, output.name, output.source, output.rows, output.suppressedRows]),
-      [[runId, 'rates', 'mine', 5, 1]],
+      [[runId, 'rates', 'mine', 5, withheldValues]], // issue 17: withheld values
     );
     const csv = await acme.run(['output', 'show', room, 'rates', '--format', 'csv']);
     assert.equal(csv.code, 0, csv.stderr);
@@ -205,7 +223,8 @@ describe('cli: joint analysis: run, outputs, receipts and release through the co
     assert.match(tableLines[0] as string, /^age_band\s+plan\s+n\s+readmission_rate\s+claimed$/);
     assert.match(tableLines[1] as string, /^-+ {2}-+ {2}-+ {2}-+ {2}-+$/);
     assert.match(tableLines[5] as string, /^40-64\s+silver\s+24\s+0\.75\s+2400$/);
-    assert.equal(tableLines.at(-1), "(5 rows; 1 row suppressed in groups below the room's minimum size)");
+    assert.match(tableLines[2] as string, /^18-39\s+gold\s+20\s+NULL\s+2000$/, 'issue 17: a rate on 5 readmitted people is withheld');
+    assert.equal(tableLines.at(-1), '(5 rows; 4 values withheld by the output policy)'); // issue 17: withheld values
   });
 
   it('receipt save writes the receipt; receipt verify says OK, by the runner and by St Mary', async () => {
@@ -221,16 +240,16 @@ describe('cli: joint analysis: run, outputs, receipts and release through the co
       assert.equal(verified.code, 0, verified.stdout + verified.stderr);
       assert.equal(lines(verified.stdout).at(-1), 'OK: the receipt verifies.');
       assert.match(verified.stdout, /^ {2}ok {6}\S/m);
-      assert.match(verified.stdout, /^ {2}output {2}rates: 5 rows, 1 suppressed; /m);
+      assert.match(verified.stdout, /^ {2}output {2}rates: 5 rows, 4 withheld; /m); // issue 17: withheld values
     }
     const json = await acme.json<{ ok: boolean; outputs: { name: string; matches: boolean | null }[] }>(['receipt', 'verify', receiptFile]);
     assert.equal(json.ok, true);
-    assert.deepEqual(json.outputs, [{ name: 'rates', rows: 5, suppressedRows: 1, matches: true }]);
+    assert.deepEqual(json.outputs, [{ name: 'rates', rows: 5, suppressedRows: withheldValues, matches: true }]);
   });
 
   it('a receipt with one changed byte does not verify: FAILED, exit 1', async () => {
     const bytes = readFileSync(receiptFile);
-    const digit = bytes.indexOf('"suppressedRows":1');
+    const digit = bytes.indexOf(`"suppressedRows":${withheldValues}`);
     assert.ok(digit > 0);
     const changedCount = Buffer.from(bytes);
     changedCount[digit + '"suppressedRows":'.length] = '0'.charCodeAt(0);
@@ -292,20 +311,24 @@ describe('cli: joint analysis: run, outputs, receipts and release through the co
     assert.deepEqual(outputs.map((output) => output.run), [runId], 'the cancelled run left no output');
   });
 
-  it('a cell that fails while running fails the run, naming the cell and the error class only, in one line', async () => {
+  // Issue 17: no value can fail an aggregate-mode run any more (arithmetic is total), so this
+  // notebook, which used to fail cell 2 with OutOfRangeError, succeeds with NULL where it overflows.
+  // It also shows differencing against the ledger of earlier runs: the rates run released the
+  // 65+ silver group (10 people); the 65+ band here (13 people) differs from it by 3 < k, so its
+  // count is withheld. The plan totals (90 claims people) differ by 8 < k from the people behind the
+  // rates run's released counts (82), so the smaller plan's total is withheld too (complementary).
+  it('an overflow over aggregates gives NULL, not a failure; counts near an earlier run\'s are withheld', async () => {
     const result = await acme.run(['run', room, failingSnapshot.id]);
-    assert.equal(result.code, 1, result.stdout + result.stderr);
-    assert.equal(result.stdout, '');
-    const refusals = lines(result.stderr).filter((line) => line.startsWith('cleanroom: '));
-    assert.deepEqual(refusals.length, 1, result.stderr);
-    assert.match(refusals[0] as string, /^cleanroom: Run [0-9a-f]{12} failed: Cell 2 failed: OutOfRangeError \(DuckDB's message is not shown: it could quote data\)\.$/);
-    const json = await acme.run(['--json', 'run', room, failingSnapshot.id]);
-    assert.equal(json.code, 1);
-    assert.equal((JSON.parse(json.stdout) as { error: { code: string } }).error.code, 'RUN_FAILED');
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.match(result.stdout, /^Status {6}succeeded$/m);
     const [latest] = (await acme.json<{ runs: RunJson[] }>(['run', 'list', room])).runs;
-    assert.deepEqual(latest?.failure, { class: 'OutOfRangeError', cell: 2, reasons: [] });
-    const listed = await acme.run(['run', 'list', room]);
-    assert.match(listed.stdout, /^[0-9a-f]{12}\s+Overflow\s+Acme Insurance \(you\)\s+.*UTC\s+failed \(cell 2: OutOfRangeError\)\s+0\s+no$/m);
+    assert.equal(latest?.failure, null);
+    assert.deepEqual(latest?.outputs.map((output) => [output.name, output.rows, output.suppressedRows]), [['bands', 3, 1], ['too_big', 2, 1]]);
+    const show = async (output: string) =>
+      (JSON.parse((await acme.run(['output', 'show', room, `${(latest?.id ?? '').slice(0, 12)}:${output}`, '--format', 'json'])).stdout) as { rows: (string | null)[][] }).rows;
+    const bands = (await show('bands')).sort((x, y) => String(x[0]).localeCompare(String(y[0])));
+    assert.deepEqual(bands, [['18-39', '47'], ['40-64', '40'], ['65+', null]]);
+    assert.deepEqual((await show('too_big')).map((row) => row[1]), [null, null], 'overflow gives NULL (and one of them is withheld besides)');
   });
 
   it('refuses bad input with one clear line, and usage errors with the usage', async () => {

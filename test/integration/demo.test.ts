@@ -1,6 +1,6 @@
 // ACCEPTANCE for the demo (issue 6): runDemo walks both stories on real homes and workers; the
 // readmission model reaches held-out AUC ≥ 0.70; story 1's rates equal the plain computation with
-// small groups suppressed and counted; and the same fit on the plain data outside the clean room
+// small groups left out, values few people carry withheld; and the same fit on the plain data outside the clean room
 // (plain DuckDB reading the demo's CSV, the library's macros created there, the train cell's SQL,
 // then fitModel) gives the clean room's coefficients to 1e-6.
 import assert from 'node:assert/strict';
@@ -82,10 +82,10 @@ describe('demo: both stories end to end (acceptance)', () => {
   it('prints each step, the passphrase, and the outputs of both stories', () => {
     const text = printed.join('\n');
     assert.ok(text.includes(result.passphrase));
-    for (const expected of ['Story 1', 'Story 2', 'readmission_rates', 'suppressed', 'AUC', 'Strongest terms', 'NEW-01']) assert.ok(text.includes(expected), expected);
+    for (const expected of ['Story 1', 'Story 2', 'readmission_rates', 'withheld', 'AUC', 'Strongest terms', 'NEW-01']) assert.ok(text.includes(expected), expected);
   });
 
-  it('story 1: rates by age band and plan equal the plain join, groups below k suppressed and counted', () => {
+  it('story 1: rates by age band and plan equal the plain join, groups below k removed, rates on fewer than k readmitted withheld', () => {
     const rates = result.story1.outputs.find((output) => output.name === 'readmission_rates');
     assert.ok(rates !== undefined);
     const plans = new Map(data.members.map((member) => [member.memberId, member.plan]));
@@ -99,9 +99,15 @@ describe('demo: both stories end to end (acceptance)', () => {
       group.readmitted += row.readmitted30d;
       groups.set(key, group);
     }
+    // One admission per patient, so admissions = people behind the group.
     const kept = [...groups].filter(([, group]) => group.admissions >= k).sort(([a], [b]) => (a < b ? -1 : 1));
-    assert.equal(rates.suppressedRows, groups.size - kept.length);
-    assert.ok(rates.suppressedRows > 0, 'some groups were small enough to suppress');
+    assert.ok(kept.length < groups.size, 'some groups were small enough to remove');
+    // Issue 17: removed groups are no longer counted; suppressedRows counts withheld values in the
+    // released rows. A rate (avg of a 0/1 measure) is withheld when fewer than k people have a
+    // non-zero value (readmitted), since its sum would count them.
+    const withheld = kept.filter(([, group]) => group.readmitted < k).length;
+    assert.equal(rates.suppressedRows, withheld);
+    assert.ok(withheld > 0, 'some rates rest on fewer than k readmitted people');
     assert.deepEqual(
       rates.rows.map((row) => `${row[0]}|${row[1]}`),
       kept.map(([key]) => key),
@@ -109,7 +115,8 @@ describe('demo: both stories end to end (acceptance)', () => {
     rates.rows.forEach((row, index) => {
       const [, group] = kept[index] as [string, { admissions: number; readmitted: number }];
       assert.equal(Number(row[2]), group.admissions);
-      assert.ok(Math.abs(Number(row[3]) - group.readmitted / group.admissions) < 1e-9, `rate of ${row[0]} ${row[1]}`);
+      if (group.readmitted < k) assert.equal(row[3], null, `rate of ${row[0]} ${row[1]} is withheld`);
+      else assert.ok(Math.abs(Number(row[3]) - group.readmitted / group.admissions) < 1e-9, `rate of ${row[0]} ${row[1]}`);
     });
     assert.deepEqual([...result.story1.hospitalReceived].sort(), ['claims_by_plan', 'readmission_rates'], 'the hospital received the released outputs');
   });
@@ -121,6 +128,8 @@ describe('demo: both stories end to end (acceptance)', () => {
     assert.ok(model.metrics.test.auc !== null && model.metrics.test.auc >= 0.7, `held-out AUC ${model.metrics.test.auc}`);
     const cohort = data.admissions.filter((row) => row.dischargeTo !== diedInHospital).length;
     assert.ok(cohort < data.admissions.length, 'the library\'s cohort macro leaves some patients out');
+    // Issue 17: droppedRows is optional now (never in an aggregate-mode model); this room is reviewed mode, so it is there.
+    assert.ok(model.split.droppedRows !== undefined, 'reviewed mode counts the dropped rows');
     assert.equal(model.split.trainRows + model.split.testRows + model.split.droppedRows, cohort);
     assert.deepEqual(result.story2.expertReceived, ['readmission']);
   });

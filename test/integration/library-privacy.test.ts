@@ -12,18 +12,13 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { Contacts } from '../../electron/core/contacts.js';
-import { openHome } from '../../electron/core/home.js';
-import { Keystore } from '../../electron/core/keystore.js';
 import { ramFolderRoot } from '../../electron/core/ram-folder.js';
-import { Rooms } from '../../electron/core/rooms.js';
 import { privateLibraryRefusal } from '../../electron/worker/cells.js';
 import { parseModelDocument } from '../../shared/model.js';
-import { parseNotebook, type Snapshot } from '../../shared/notebook.js';
 import { type CliResult, runCli } from '../support/cli-process.js';
 import { partyEnv } from '../support/cli-rooms.js';
-import { addAsset, exchange, formRoom, makeParty, openUnlocked, type Party, whileClosed } from '../support/core-parties.js';
-import { allFileBytes, liveFileBytes, passphrase, temporaryFolder } from '../support/homes.js';
+import { addAsset, addUncheckedSnapshot, exchange, formRoom, makeParty, openUnlocked, type Party, whileClosed } from '../support/core-parties.js';
+import { allFileBytes, liveFileBytes, temporaryFolder } from '../support/homes.js';
 import { followJob } from '../support/run-parties.js';
 import { admissionRows } from '../support/train-fixtures.js';
 
@@ -40,6 +35,7 @@ CREATE MACRO frailty_index(yrs_q, prev_q) AS
 CREATE MACRO dx_family(dx_q) AS
   CASE WHEN dx_q IN ('heart_failure', 'copd') OR dx_q = 'zebra_cardio_pulm' THEN 1 ELSE 0 END;
 CREATE MACRO patient_key(pid_q) AS pid_q + 0;
+CREATE MACRO cohort_tag(tag_q) AS tag_q || current_setting('threads');
 `;
 
 /** Every line of the library with 10 or more characters, and its distinctive tokens. */
@@ -70,10 +66,10 @@ SELECT age, capped_stay(length_of_stay) AS los, frailty_index(age, prior_admissi
 FROM admissions
 `;
 
-/** A SQL cell whose macro groups by the privacy unit: the policy refuses it. */
+/** A SQL cell whose macro reads the engine's settings: refused in every mode, reviewed included. */
 const leakyNotebook = `-- library features
--- %% output=per_patient
-SELECT patient_key(patient_id) AS who, count(*) AS n FROM admissions GROUP BY who
+-- %% output=per_cohort
+SELECT cohort_tag(sex) AS cohort, count(*) AS n FROM admissions GROUP BY cohort
 `;
 
 /** Writes the admissions CSV: one row per patient, with a planted readmission signal. */
@@ -90,40 +86,6 @@ function secretsIn(files: ReadonlyMap<string, Buffer>): string[] {
   return found;
 }
 
-/** Adds a snapshot as a home that skips notebook.add's checks would: signed and valid for the room. */
-async function addUncheckedSnapshot(author: Party, roomId: string, name: string, source: string, runner: string): Promise<void> {
-  await whileClosed(author, () => {
-    const home = openHome(author.home, 'cli');
-    try {
-      const keystore = new Keystore(home.db);
-      const identity = keystore.unlock(passphrase);
-      const clock = () => new Date();
-      const rooms = new Rooms(home.db, new Contacts(home.db, clock), clock);
-      const room = rooms.resolve(roomId);
-      const state = rooms.state(room);
-      const refOf = (assetName: string): Snapshot['assets'][number] => {
-        const asset = state.assets.find((candidate) => candidate.descriptor.name === assetName);
-        assert.ok(asset !== undefined);
-        return { name: assetName, kind: asset.descriptor.kind, owner: asset.owner, asset: asset.id, payloadHash: asset.descriptor.payload.hash };
-      };
-      const snapshot: Snapshot = {
-        format: 'cleanroom-snapshot/1',
-        room: room.id,
-        name,
-        author: identity.signPublicKey,
-        notebook: parseNotebook(source),
-        assets: [refOf('admissions'), refOf('features')],
-        runner,
-        recipients: [runner],
-        createdAt: new Date().toISOString(),
-      };
-      rooms.appendMine(room, identity, keystore.keys(), { type: 'snapshot.added', snapshot });
-    } finally {
-      home.close();
-    }
-  });
-}
-
 describe('a private library stays private (story 2 on real homes)', () => {
   const folder = temporaryFolder('library-privacy-');
   const files = path.join(folder.dir, 'files');
@@ -138,7 +100,9 @@ describe('a private library stays private (story 2 on real homes)', () => {
   before(async () => {
     mary = await makeParty(folder.dir, 'St Mary');
     expert = await makeParty(folder.dir, 'Expert');
-    room = await formRoom(mary, [expert], 'Readmission model');
+    // Reviewed mode, as in the demo's story 2: the features are the library's computed columns,
+    // which an aggregate room's train cells refuse (bare columns only); St Mary runs it herself.
+    room = await formRoom(mary, [expert], 'Readmission model', 'reviewed');
     mkdirSync(path.join(files, 'library'), { recursive: true });
     admissionsCsv(path.join(files, 'admissions.csv'));
     writeFileSync(path.join(files, 'library', 'features.sql'), featuresSql);
@@ -183,7 +147,7 @@ describe('a private library stays private (story 2 on real homes)', () => {
     const check = await expert.core.call('notebook.check', { room, source: leakyNotebook });
     assert.equal(check.ok, false);
     assert.deepEqual(check.problems, []);
-    assert.match(check.cells[0]?.problems.join('; ') ?? '', /privacy unit patient_id/);
+    assert.match(check.cells[0]?.problems.join('; ') ?? '', /function current_setting reveals the environment/);
     const good = await expert.core.call('notebook.check', { room, source: trainNotebook });
     assert.deepEqual({ ok: good.ok, problems: good.problems, cells: good.cells.map((cell) => cell.problems) }, { ok: true, problems: [], cells: [[], []] });
     assert.equal(good.cells[1]?.output, 'readmission');
@@ -260,7 +224,7 @@ describe('a private library stays private (story 2 on real homes)', () => {
   });
 
   it('prepares a snapshot whose macro breaks the policy (added by a home that skipped the checks)', async () => {
-    await addUncheckedSnapshot(expert, room, 'Leaky', leakyNotebook, mary.identity.signPublicKey);
+    await addUncheckedSnapshot(expert, room, { name: 'Leaky', source: leakyNotebook, assets: ['admissions', 'features'], runner: mary.identity.signPublicKey, recipients: [mary.identity.signPublicKey] });
     const listed = (await expert.core.call('notebook.list', { room })).snapshots.find((snapshot) => snapshot.name === 'Leaky');
     assert.ok(listed !== undefined);
     snapshots.leaky = listed.id;

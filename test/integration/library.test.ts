@@ -23,8 +23,9 @@ CREATE MACRO frailty_index(age, prior) AS capped_stay(prior) * 3.14159 + age / 1
 CREATE OR REPLACE MACRO risk_band(diagnosis) AS
   CASE WHEN diagnosis IN ('heart_failure', 'copd') THEN 'zebra_high' ELSE 'zebra_low' END;
 CREATE MACRO leak_unit(x) AS x;
+CREATE MACRO weekly(days) AS days / 7.0421337;
 `;
-const secretTokens = ['0.0421337', '3.14159', '12.5', 'zebra_high', 'zebra_low', 'least(days'];
+const secretTokens = ['0.0421337', '3.14159', '12.5', 'zebra_high', 'zebra_low', 'least(days', '7.0421337'];
 
 const badSql = `CREATE MACRO fine(x) AS x + 1;
 SELECT 42;
@@ -70,34 +71,37 @@ function assertNothingOfTheLibrary(result: RunResult): void {
 }
 
 describe('library macros in a run', () => {
+  // Issue 17: capped_stay/frailty_index (least() and sums over measures) are refused inside an
+  // aggregate in aggregate mode now (a measure only bare or scaled by a constant), so these cells
+  // use weekly() (a measure divided by a constant) instead; the others stay in the refusals below.
   it('expand into cells: the outputs equal the same SQL typed in, run by plain DuckDB', async () => {
     const result = await run(
       [
         '-- library features',
         '-- %% output=by_band',
-        'SELECT risk_band(diagnosis) AS band, count(*) AS n, avg(capped_stay(length_of_stay)) AS mean_stay',
+        'SELECT risk_band(diagnosis) AS band, count(*) AS n, avg(weekly(length_of_stay)) AS mean_stay',
         'FROM admissions GROUP BY band ORDER BY band',
         '-- %% output=unnamed',
-        'SELECT diagnosis, avg(frailty_index(age, prior_admissions)), sum(capped_stay(length_of_stay)) + 1 FROM admissions GROUP BY diagnosis',
+        'SELECT diagnosis, avg(weekly(prior_admissions)), sum(weekly(length_of_stay)) + 1 FROM admissions GROUP BY diagnosis',
       ].join('\n'),
       [features],
     );
     assert.equal(result.failure, null, JSON.stringify(result.failure));
     const [byBand, unnamed] = result.outputs;
     assert.ok(byBand !== undefined && unnamed !== undefined);
-    const frailty = '(least(prior_admissions, 17) + 0.0421337) * 3.14159 + age / 12.5';
     const expected = await fixture.plain(
       `SELECT CASE WHEN diagnosis IN ('heart_failure', 'copd') THEN 'zebra_high' ELSE 'zebra_low' END AS band, count(*) AS n,
-              avg(least(length_of_stay, 17) + 0.0421337) AS mean_stay
+              avg(length_of_stay / 7.0421337) AS mean_stay
        FROM admissions GROUP BY band ORDER BY band`,
     );
     assert.deepEqual(byBand.columns.map((column) => column.name), ['band', 'n', 'mean_stay']);
     assert.deepEqual(byBand.rows, expected.rows);
     assert.equal(byBand.rows.length, 2, 'both bands have at least k people');
     // Unaliased items are named after their macro, never after the expanded body.
-    assert.deepEqual(unnamed.columns.map((column) => column.name), ['diagnosis', 'frailty_index', 'capped_stay']);
+    // Two items named after the same macro: the second is made unique.
+    assert.deepEqual(unnamed.columns.map((column) => column.name), ['diagnosis', 'weekly', 'weekly_2']);
     const plainUnnamed = await fixture.plain(
-      `SELECT diagnosis, avg(${frailty}), sum(least(length_of_stay, 17) + 0.0421337) + 1 FROM admissions GROUP BY diagnosis`,
+      `SELECT diagnosis, avg(prior_admissions / 7.0421337), sum(length_of_stay / 7.0421337) + 1 FROM admissions GROUP BY diagnosis`,
     );
     assert.deepEqual(sortedRows(unnamed.rows), sortedRows(plainUnnamed.rows));
   });
@@ -155,6 +159,7 @@ describe('readLibrary (the owner\'s own check)', () => {
         ['frailty_index', ['age', 'prior']],
         ['risk_band', ['diagnosis']],
         ['leak_unit', ['x']],
+        ['weekly', ['days']], // added for issue 17's grammar (see the first test)
       ],
     );
     for (const macro of read.macros) assert.ok(macroFromTree(macro, JSON.parse(macro.body)).ok, macro.name);

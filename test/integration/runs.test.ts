@@ -67,15 +67,17 @@ describe('runs', () => {
     assert.equal(done.kind, 'run');
     assert.equal(done.run, run);
     const expected = expectedRates(admissionsRows(), claimsRows());
-    assert.ok(expected.suppressed > 0, 'the data has groups below k');
-    assert.equal(done.message, `Finished “Readmissions by plan”: 1 output, ${expected.suppressed} row${expected.suppressed === 1 ? '' : 's'} suppressed.`);
+    // Issue 17: groups below k are removed uncounted; the count is of withheld values (here the
+    // readmissions of groups with fewer than k readmitted people).
+    assert.ok(expected.suppressed > 0, 'the data has values to withhold');
+    assert.equal(done.message, `Finished “Readmissions by plan”: 1 output, ${expected.suppressed} value${expected.suppressed === 1 ? '' : 's'} withheld.`);
     for (const message of messages) assert.match(message, /^(Starting “Readmissions by plan”…|Decrypting… .+ of .+|Running cell [12] of 2)$/);
 
     const { outputs } = await acme.core.call('output.list', { room });
     assert.deepEqual(outputs.map((output) => [output.name, output.source, output.runner, output.run]), [['rates', 'mine', 'Acme', run]]);
     const shown = await acme.core.call('output.show', { room, output: 'rates' });
     assert.deepEqual(shown.output.columns.map((column) => column.name), ['age_band', 'plan', 'n', 'readmissions']);
-    const rows = shown.rows.map((row) => row.map(String)).sort((x, y) => x.join('|').localeCompare(y.join('|')));
+    const rows = shown.rows.map((row) => row.map((value) => (value === null ? null : String(value)))).sort((x, y) => x.join('|').localeCompare(y.join('|')));
     assert.deepEqual(rows, expected.rows);
     assert.equal(shown.output.suppressedRows, expected.suppressed);
     const page = await acme.core.call('output.show', { room, output: `${run.slice(0, 8)}:rates`, offset: 1, limit: 2 });
@@ -113,7 +115,8 @@ describe('runs', () => {
     const expected = expectedRates(admissionsRows(), claimsRows());
     assert.equal(seen?.suppressedRows, expected.suppressed);
     const detail = await mary.core.call('room.show', { room });
-    assert.ok(detail.log.some((item) => item.summary === `Acme ran “Readmissions by plan” (succeeded, ${expected.suppressed} row${expected.suppressed === 1 ? '' : 's'} suppressed)`));
+    // Issue 17: the log counts withheld values.
+    assert.ok(detail.log.some((item) => item.summary === `Acme ran “Readmissions by plan” (succeeded, ${expected.suppressed} value${expected.suppressed === 1 ? '' : 's'} withheld)`), detail.log.map((item) => item.summary).join('\n'));
     const { receipt } = await mary.core.call('run.receipt', { room, run });
     const verified = await mary.core.call('receipt.verify', { receipt });
     assert.equal(verified.ok, true, verified.reason ?? '');

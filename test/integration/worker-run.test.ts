@@ -51,7 +51,10 @@ describe('run in the worker: legitimate notebooks', () => {
     assert.deepEqual(output.columns.map((column) => column.type), ['VARCHAR', 'BIGINT', 'BIGINT', 'DOUBLE', 'HUGEINT']);
     assert.deepEqual(output.rows, expected.rows, 'same rows in the same order');
     assert.equal(output.rows.length, 4);
-    assert.equal(output.suppressedRows, 1, "the marker patient's band (one person, 12 admissions) is suppressed");
+    // Issue 17: the marker's band (one person, 12 admissions) is removed, and removed groups are no
+    // longer counted (a count of removed groups is an oracle); suppressedRows counts withheld values
+    // in released rows, and none is withheld here.
+    assert.equal(output.suppressedRows, 0);
     assertNoMarker(result);
     assert.deepEqual(readdirSync(runDir), [], 'no plaintext left in the run folder');
 
@@ -79,40 +82,52 @@ describe('run in the worker: legitimate notebooks', () => {
       HAVING count(DISTINCT a.patient_id) >= ${k} AND count(DISTINCT m.patient_id) >= ${k}`);
     assert.deepEqual(sortedRows(output.rows), sortedRows(expected.rows));
     assert.ok(output.rows.length >= 6);
-    const all = await fixture.plain(`
-      SELECT count(*) FROM (SELECT 1 FROM admissions a JOIN members m ON a.patient_id = m.patient_id GROUP BY m.plan, a.region)`);
-    assert.equal(output.suppressedRows, Number(all.rows[0]?.[0]) - output.rows.length);
-    assert.ok(output.suppressedRows >= 1, 'the marker patient, alone in north, is suppressed');
-    assert.ok(!output.rows.some((row) => row.includes('north')));
+    // Issue 17: the marker patient's group (alone in north) is removed but no longer counted;
+    // suppressedRows counts withheld values in released rows, and none is withheld here.
+    assert.equal(output.suppressedRows, 0);
+    assert.ok(!output.rows.some((row) => row.includes('north')), 'the marker patient, alone in north, is removed');
     assertNoMarker(result);
   });
 
-  it('uses parameters, lets later cells read earlier outputs, and reads through CTEs and aggregating subqueries', async () => {
+  it('uses parameters, lets later cells read earlier outputs, and reads through CTEs and per-person pre-aggregations', async () => {
+    // Issue 17: `sum(CASE WHEN stay_days >= min_stay THEN 1 ELSE 0 END)` (a CASE over a measure) is
+    // refused now; the analyst counts long stays with the measure in WHERE, in a cell of its own
+    // (by region: by region and band it would differ from the band's count by fewer than k people
+    // and be withheld by the differencing rule). An average of per-region totals (an aggregate of
+    // dimensions' aggregates) is refused too; a per-person pre-aggregation replaces it.
     const { result } = await fixture.run(
       [
-        '-- parameter min_stay = 2',
+        '-- parameter min_stay = 5',
         "-- parameter skipped_band = '31-50'",
         "-- parameter chosen_region = 'east'",
         '',
         '-- %% output=long_stays',
         "WITH kept AS (SELECT region, age_band, stay_days, cost FROM admissions WHERE age_band <> getvariable('skipped_band'))",
-        "SELECT region, age_band, count(*) AS n, sum(CASE WHEN stay_days >= getvariable('min_stay') THEN 1 ELSE 0 END) AS long_stays,",
-        '       round(sum(cost), 2) AS cost FROM kept GROUP BY region, age_band',
+        'SELECT region, age_band, count(*) AS n, round(sum(cost), 2) AS cost FROM kept GROUP BY region, age_band',
         '-- %%',
         "SELECT age_band, n FROM long_stays WHERE region = getvariable('chosen_region') ORDER BY age_band",
-        '-- %% output=mean_of_regions',
-        'SELECT avg(total) AS mean_total FROM (SELECT region, sum(stay_days) AS total FROM admissions GROUP BY region)',
+        '-- %% output=long_by_region',
+        'SELECT region, count(*) AS long_stays FROM admissions',
+        "WHERE stay_days >= getvariable('min_stay') AND age_band <> getvariable('skipped_band') GROUP BY region ORDER BY region",
+        '-- %% output=mean_per_person',
+        'SELECT avg(total) AS mean_total FROM (SELECT patient_id, sum(stay_days) AS total FROM admissions GROUP BY patient_id)',
       ].join('\n'),
     );
-    const [long, chosen, mean] = succeeded(result);
-    assert.ok(long !== undefined && chosen !== undefined && mean !== undefined);
+    const [long, chosen, byRegion, mean] = succeeded(result);
+    assert.ok(long !== undefined && chosen !== undefined && byRegion !== undefined && mean !== undefined);
     const expectedLong = await fixture.plain(`
-      SELECT region, age_band, count(*) AS n, sum(CASE WHEN stay_days >= 2 THEN 1 ELSE 0 END) AS long_stays,
-             round(sum(cost), 2) AS cost FROM admissions WHERE age_band <> '31-50'
+      SELECT region, age_band, count(*) AS n, round(sum(cost), 2) AS cost FROM admissions WHERE age_band <> '31-50'
       GROUP BY region, age_band HAVING count(DISTINCT patient_id) >= ${k}`);
     assert.equal(long.rows.length, 9);
-    assert.equal(long.suppressedRows, 1);
+    // Issue 17: the marker's removed group is no longer counted; nothing is withheld.
+    assert.equal(long.suppressedRows, 0);
     assert.deepEqual(sortedRows(long.rows), sortedRows(expectedLong.rows));
+    const expectedByRegion = await fixture.plain(`
+      SELECT region, count(*) AS long_stays FROM admissions WHERE stay_days >= 5 AND age_band <> '31-50'
+      GROUP BY region HAVING count(DISTINCT patient_id) >= ${k} ORDER BY region`);
+    assert.equal(byRegion.rows.length, 3);
+    assert.deepEqual(byRegion.rows, expectedByRegion.rows);
+    assert.equal(byRegion.suppressedRows, 0);
     assert.equal(chosen.name, 'cell_2', 'a cell without output= makes cell_<n>');
     const expectedChosen = await fixture.plain(`
       SELECT age_band, count(*) AS n FROM admissions WHERE age_band <> '31-50' AND region = 'east'
@@ -120,9 +135,28 @@ describe('run in the worker: legitimate notebooks', () => {
     assert.equal(chosen.rows.length, 3);
     assert.deepEqual(chosen.rows, expectedChosen.rows);
     assert.equal(chosen.suppressedRows, 0, 'an earlier output is already through the policy');
-    const expectedMean = await fixture.plain('SELECT avg(total) AS mean_total FROM (SELECT region, sum(stay_days) AS total FROM admissions GROUP BY region)');
+    const expectedMean = await fixture.plain('SELECT avg(total) AS mean_total FROM (SELECT patient_id, sum(stay_days) AS total FROM admissions GROUP BY patient_id)');
     assert.deepEqual(mean.rows, expectedMean.rows);
     assert.equal(mean.suppressedRows, 0);
+  });
+
+  it('withholds a sum whose non-zero contributors are fewer than k, and counts the withheld values', async () => {
+    // Issue 17: among stays of at most 1 day, each region has more than k people (count released)
+    // but the people with a non-zero stay (1 day) may be fewer than k: their sum is withheld (NULL).
+    const { result } = await fixture.run(
+      "-- %% output=short\nSELECT region, count(*) AS stays, sum(stay_days) AS days FROM admissions WHERE stay_days <= 1 GROUP BY region ORDER BY region",
+    );
+    const [output] = succeeded(result);
+    assert.ok(output !== undefined);
+    const expected = await fixture.plain(`
+      SELECT region, count(*) AS stays,
+             CASE WHEN count(DISTINCT patient_id) FILTER (WHERE stay_days <> 0) >= ${k} THEN sum(stay_days) END AS days
+      FROM admissions WHERE stay_days <= 1 GROUP BY region HAVING count(DISTINCT patient_id) >= ${k} ORDER BY region`);
+    assert.deepEqual(output.rows, expected.rows);
+    const withheld = expected.rows.filter((row) => row[2] === null).length;
+    assert.ok(withheld >= 1, 'the data has a region with fewer than k non-zero contributors');
+    assert.equal(output.suppressedRows, withheld);
+    assertNoMarker(result);
   });
 
   it('gives a CAST that fails for one person NULL instead of failing the run', async () => {

@@ -1,7 +1,7 @@
 // Model documents built by hand (shared/model.ts format), for tests of reading and scoring models
 // that need no training: one logistic model with a numeric, a boolean-as-numeric and a categorical
-// feature, and one linear model.
-import { type ModelDocument } from '../../shared/model.js';
+// feature, one linear model, an aggregate-mode model with parts withheld, and a withheld model.
+import { type ModelDocument, type WithheldModelDocument } from '../../shared/model.js';
 
 const emptyMetrics = { rows: 0, auc: null, accuracy: null, logLoss: null, rmse: null, r2: null, mae: null };
 
@@ -64,6 +64,47 @@ export function linearModel(overrides: Partial<ModelDocument> = {}): ModelDocume
     },
     roc: [],
     fit: { method: 'least-squares', iterations: 1, converged: 'yes' },
+    ...overrides,
+  };
+}
+
+/**
+ * An aggregate-mode model: no dropped-row count, a feature withheld (fewer than k people had
+ * another value), held-out accuracy withheld, a thinned ROC curve.
+ */
+export function aggregateModel(overrides: Partial<ModelDocument> = {}): ModelDocument {
+  const base = logisticModel();
+  return {
+    ...base,
+    split: { testFraction: 0.2, seed: 7, trainRows: 800, testRows: 200 },
+    metrics: { train: base.metrics.train, test: { ...base.metrics.test, accuracy: null } },
+    roc: [
+      { threshold: 1, fpr: 0, tpr: 0 },
+      { threshold: 0.62, fpr: 0.1, tpr: 0.35 },
+      { threshold: 0.31, fpr: 0.4, tpr: 0.8 },
+      { threshold: 0, fpr: 1, tpr: 1 },
+    ],
+    withheld: {
+      features: [{ name: 'bonus', reason: 'fewer than k = 10 people have a value other than its most common one' }],
+      metrics: { train: null, test: 'accuracy: on one side of the 0.5 threshold a class has rows of fewer than k = 10 people' },
+    },
+    ...overrides,
+  };
+}
+
+/** What an aggregate-mode train cell lets out when the rows cannot give a model: the rule, nothing else. */
+export function withheldModel(overrides: Partial<WithheldModelDocument> = {}): WithheldModelDocument {
+  return {
+    format: 'cleanroom-model/1',
+    name: 'readmission',
+    algorithm: 'logistic',
+    target: 'readmitted',
+    withheld: {
+      reason: 'target readmitted: each of its two classes (non-zero and zero) needs at least k = 10 people in the training part',
+      features: [{ name: 'bonus', reason: 'fewer than k = 10 people have a value other than its most common one' }],
+    },
+    l2: 1,
+    split: { testFraction: 0.2, seed: 7 },
     ...overrides,
   };
 }

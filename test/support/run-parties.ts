@@ -73,32 +73,44 @@ FROM admissions a JOIN claims c ON a.patient_id = c.member_id
 GROUP BY a.age_band, c.plan
 `;
 
-/** A cell that takes far longer than any test waits: a four-way fan-out join of admissions on ward. */
+/**
+ * A cell that takes far longer than any test waits: a group key whose substring search is
+ * quadratic (about a second per row, each row read by several of the compiled stages). Issue 17's
+ * grammar refuses the self-join fan-out this used to be, so the slowness is in a dimension expression.
+ */
 export const slowNotebook = `-- %% output=slow
-SELECT a.ward, count(*) AS n
-FROM admissions a JOIN admissions b ON a.ward = b.ward JOIN admissions c ON b.ward = c.ward
-JOIN admissions d ON c.ward = d.ward JOIN admissions e ON d.ward = e.ward
-GROUP BY a.ward
+SELECT contains(lpad(ward, 600000, 'a'), lpad('b', 200000, 'a')) AS hit, count(*) AS n
+FROM admissions
+GROUP BY hit
 `;
 
-/** What the joint analysis must output, computed here from the plain rows: [band, plan, n, readmissions] sorted, and how many groups k removed. */
-export function expectedRates(admissions: readonly AdmissionRow[], claims: readonly ClaimRow[], k = 10): { rows: string[][]; suppressed: number } {
+/**
+ * What the joint analysis must output, computed here from the plain rows: [band, plan, n,
+ * readmissions] sorted, and how many values were withheld. Issue 17: groups below k are removed and
+ * not counted; sum(readmitted) is withheld (null) where fewer than k people were readmitted (its
+ * non-zero contributors); `suppressed` counts those withheld values.
+ */
+export function expectedRates(admissions: readonly AdmissionRow[], claims: readonly ClaimRow[], k = 10): { rows: (string | null)[][]; suppressed: number } {
   const plans = new Map(claims.map((claim) => [claim.memberId, claim.plan]));
-  const groups = new Map<string, { band: string; plan: string; n: number; readmissions: number; people: Set<number> }>();
+  const groups = new Map<string, { band: string; plan: string; n: number; readmissions: number; people: Set<number>; readmitted: Set<number> }>();
   for (const row of admissions) {
     const plan = plans.get(row.patientId);
     if (plan === undefined) continue;
     const key = `${row.ageBand}|${plan}`;
-    const group = groups.get(key) ?? { band: row.ageBand, plan, n: 0, readmissions: 0, people: new Set<number>() };
+    const group = groups.get(key) ?? { band: row.ageBand, plan, n: 0, readmissions: 0, people: new Set<number>(), readmitted: new Set<number>() };
     group.n += 1;
     group.readmissions += row.readmitted;
     group.people.add(row.patientId);
+    if (row.readmitted !== 0) group.readmitted.add(row.patientId);
     groups.set(key, group);
   }
   const kept = [...groups.values()].filter((group) => group.people.size >= k);
+  const withheld = (group: (typeof kept)[number]): boolean => group.readmitted.size < k;
   return {
-    rows: kept.map((group) => [group.band, group.plan, String(group.n), String(group.readmissions)]).sort((x, y) => x.join('|').localeCompare(y.join('|'))),
-    suppressed: groups.size - kept.length,
+    rows: kept
+      .map((group) => [group.band, group.plan, String(group.n), withheld(group) ? null : String(group.readmissions)])
+      .sort((x, y) => x.join('|').localeCompare(y.join('|'))),
+    suppressed: kept.filter(withheld).length,
   };
 }
 

@@ -5,7 +5,7 @@ import { describe, it } from 'node:test';
 import { modelHintLines, modelLines, modelSavedLines, numberText, predictionLines, unscoredLine } from '../../electron/cli/format-models.js';
 import { type Prediction } from '../../shared/contract.js';
 import { type OutputView } from '../../shared/run.js';
-import { linearModel, logisticModel } from '../support/model-fixtures.js';
+import { aggregateModel, linearModel, logisticModel, withheldModel } from '../support/model-fixtures.js';
 
 const runId = `3f2a9c1d2e3f${'0'.repeat(52)}`;
 
@@ -111,6 +111,41 @@ describe('model show', () => {
       'Saved the model readmission to /home/me/my models/readmission.json.',
       "Score a file with it on any machine: cleanroom predict '/home/me/my models/readmission.json' --file F",
     ]);
+  });
+});
+
+describe('model show, aggregate mode', () => {
+  it('a withheld model: what was asked, the rule the rows did not meet, and nothing else', () => {
+    assert.deepEqual(modelLines(withheldModel(), output), [
+      'Model       readmission: logistic regression predicting the probability that readmitted is positive: withheld (fewer than k people)',
+      'Made by     run 3f2a9c1d2e3f of "Readmission model", run by St Mary, 2025-03-14 09:30 UTC',
+      'Withheld    target readmitted: each of its two classes (non-zero and zero) needs at least k = 10 people in the training part',
+      'No coefficient, row count or metric is given: the model would have told something about fewer than k people.',
+      '',
+      'Features withheld before that:',
+      '  bonus: withheld (fewer than k people): fewer than k = 10 people have a value other than its most common one',
+    ]);
+  });
+
+  it('a model with parts withheld: no dropped-row count, "withheld" for a metric and why, the features left out', () => {
+    const lines = modelLines(aggregateModel(), null);
+    assert.equal(lines[1], 'Rows        800 to train, 200 held out (20%, seed 7)');
+    assert.ok(lines.includes('Accuracy  withheld      0.77'), lines.join('\n'));
+    assert.ok(lines.includes('  held out: withheld (fewer than k people): accuracy: on one side of the 0.5 threshold a class has rows of fewer than k = 10 people'));
+    const leftOut = lines.indexOf('Features left out of the model:');
+    assert.ok(leftOut > 0);
+    assert.equal(lines[leftOut + 1], '  bonus: withheld (fewer than k people): fewer than k = 10 people have a value other than its most common one');
+    assert.ok(lines.some((line) => line.startsWith('The held-out ROC curve (4 points)')));
+    const noCurve = modelLines(
+      aggregateModel({
+        roc: [],
+        metrics: { train: aggregateModel().metrics.train, test: { rows: 200, auc: null, accuracy: null, logLoss: null, rmse: null, r2: null, mae: null } },
+        withheld: { features: [], metrics: { train: null, test: "the held-out part has fewer than k = 10 people in one of the target's classes" } },
+      }),
+      null,
+    );
+    assert.ok(noCurve.includes('The held-out ROC curve is withheld (fewer than k people).'));
+    assert.ok(noCurve.includes('AUC       withheld    0.8123'), noCurve.join('\n'));
   });
 });
 

@@ -71,14 +71,14 @@ function outputView(overrides: Partial<OutputView> = {}): OutputView {
 }
 
 describe('cli format: a run', () => {
-  it('on success names the run, its status, each output with rows and suppressed rows, and the receipt hint', () => {
+  it('on success names the run, its status, each output with rows and withheld values, and the receipt hint', () => {
     const lines = runResultLines(runView(), 'Readmissions');
     assert.equal(lines[0], 'Run 3f2a9c1d2e3f of "Readmission by ward" succeeded.');
     assert.ok(lines.includes(`Run         ${runId}`));
     assert.ok(lines.includes('Status      succeeded'));
-    assert.ok(lines.some((line) => /^Suppressed {2}3 rows \(groups below the room's minimum size/.test(line)));
-    assert.ok(lines.includes('  rates   4 rows, 3 suppressed'));
-    assert.ok(lines.includes('  totals  1 row, 0 suppressed'));
+    assert.ok(lines.some((line) => /^Withheld {4}3 values \(the output policy's; groups below the room's minimum size are left out uncounted\)$/.test(line)));
+    assert.ok(lines.includes('  rates   4 rows, 3 withheld'));
+    assert.ok(lines.includes('  totals  1 row, 0 withheld'));
     assert.ok(lines.includes('Keep the receipt: cleanroom receipt save Readmissions 3f2a9c1d2e3f --out F'));
     assert.ok(lines.includes('Read an output:   cleanroom output show Readmissions 3f2a9c1d2e3f:rates'));
   });
@@ -160,7 +160,7 @@ describe('cli format: outputs', () => {
       'north                0.25  120',
       'south  0.3333333333333333    9',
       'NULL                  0.5   14',
-      "(3 rows; 2 rows suppressed in groups below the room's minimum size)",
+      '(3 rows; 2 values withheld by the output policy)',
     ]);
   });
 
@@ -181,7 +181,7 @@ describe('cli format: outputs', () => {
 
   it('says which rows are shown when the table is only a first page', () => {
     const data: OutputData = { output: outputView({ rows: 5000 }), offset: 0, rows: [['a', '1', '2']] };
-    assert.equal(outputTableLines(data).at(-1), '(rows 1 to 1 of 5000; 2 suppressed; --format csv prints them all)');
+    assert.equal(outputTableLines(data).at(-1), '(rows 1 to 1 of 5000; 2 withheld; --format csv prints them all)');
   });
 
   it('prints json as columns and rows only, and csv through the shared writer', () => {
@@ -217,8 +217,8 @@ describe('cli format: receipt checks', () => {
       'Receipt: room Readmissions, runner Acme Insurance, snapshot efefefefefef, status succeeded',
       "  ok      signed by Acme Insurance, the snapshot's runner",
       '  ok      the snapshot is in the room Readmissions',
-      '  output  rates: 4 rows, 3 suppressed; matches the copy in this home',
-      '  output  totals: 1 row, 0 suppressed; not held in this home',
+      '  output  rates: 4 rows, 3 withheld; matches the copy in this home',
+      '  output  totals: 1 row, 0 withheld; not held in this home',
       'OK: the receipt verifies.',
     ]);
   });
@@ -233,7 +233,7 @@ describe('cli format: receipt checks', () => {
     };
     const lines = receiptCheckLines(failed);
     assert.equal(lines.at(-1), "FAILED: the signature does not match the runner's key");
-    assert.ok(lines.includes('  output  rates: 4 rows, 3 suppressed; DOES NOT MATCH the copy in this home'));
+    assert.ok(lines.includes('  output  rates: 4 rows, 3 withheld; DOES NOT MATCH the copy in this home'));
     assert.ok(!lines.some((line) => line.startsWith('OK')));
   });
 });

@@ -1,11 +1,34 @@
 // fitModel against independent references: DuckDB's own regr_slope/regr_intercept, a hand-solved
 // two-feature fit, a plain gradient-descent logistic fit written here, a brute-force AUC; plus the
-// split's determinism and every refusal a train cell can meet.
+// split's determinism and every refusal a train cell can meet in reviewed mode. Then aggregate
+// mode's fitAggregateModel: the people rules (levels, non-typical values, dominance, the target),
+// withholding instead of failing, the split by person, the ridge floor, and the thinned ROC curve
+// checked point by point against the people behind it.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { areaUnderCurve, fitModel, type FitOptions, splitTrainingRows, type TrainingColumn, TrainingProblem } from '../../electron/worker/fit.js';
-import { type ModelDocument, modelDocumentSchema, scoreRow, type TrainSpec } from '../../shared/model.js';
+import {
+  aggregateFit,
+  areaUnderCurve,
+  fitAggregateModel,
+  fitModel,
+  type FitOptions,
+  isDominated,
+  type PeopleColumn,
+  splitTrainingRows,
+  type TrainingColumn,
+  TrainingProblem,
+} from '../../electron/worker/fit.js';
+import {
+  isWithheldModel,
+  type ModelDocument,
+  modelDocumentSchema,
+  type ModelOutputDocument,
+  scoreRow,
+  type TrainSpec,
+  type WithheldModelDocument,
+  withheldModelSchema,
+} from '../../shared/model.js';
 import { parse } from '../../shared/validate.js';
 import { seededRandom } from '../support/train-fixtures.js';
 
@@ -438,5 +461,212 @@ describe('areaUnderCurve', () => {
     });
     close(areaUnderCurve(scores, labels) ?? Number.NaN, wins / pairs, 1e-12, 'AUC');
     assert.equal(areaUnderCurve([0.1, 0.2], [1, 1]), null, 'no negatives: no AUC');
+  });
+});
+
+// ---- Aggregate mode ------------------------------------------------------------------------------
+
+const k = 10;
+
+/** People 1..n, each with 1 to 3 rows (by id), and the rows' person as the unit. */
+function peopleRows(people: number): { person: number[]; units: PeopleColumn } {
+  const person: number[] = [];
+  for (let id = 1; id <= people; id++) for (let visit = 0; visit <= id % 3; visit++) person.push(id);
+  return { person, units: { table: 'patients', values: person.map((id) => `p${id}`) } };
+}
+
+/** Logistic data by person: P(y) = σ(−0.3 + 1.1a), a per row, one level per person. */
+function aggregateData(people = 300, seed = 11): { person: number[]; units: PeopleColumn; a: number[]; y: number[]; ward: string[] } {
+  const random = seededRandom(seed);
+  const { person, units } = peopleRows(people);
+  const a = person.map(() => Math.round((random() * 4 - 2) * 100) / 100);
+  const y = a.map((x) => (random() < 1 / (1 + Math.exp(-(-0.3 + 1.1 * x))) ? 1 : 0));
+  const wards = ['north', 'south', 'east'];
+  const ward = person.map((id) => wards[id % 3] as string);
+  return { person, units, a, y, ward };
+}
+
+function fitted(document: ModelOutputDocument): ModelDocument {
+  assert.ok(!isWithheldModel(document), `a model, not withheld: ${JSON.stringify(document).slice(0, 300)}`);
+  return valid(document);
+}
+
+function withheld(document: ModelOutputDocument): WithheldModelDocument {
+  assert.ok(isWithheldModel(document), 'the model is withheld');
+  const checked = parse(withheldModelSchema, JSON.parse(JSON.stringify(document)));
+  assert.ok(checked.ok, `the withheld document is valid: ${checked.ok ? '' : checked.issue.message}`);
+  assert.deepEqual(Object.keys(document).sort(), ['algorithm', 'format', 'l2', 'name', 'split', 'target', 'withheld'], 'no coefficient, count or metric');
+  return document;
+}
+
+describe('fitAggregateModel: the people rules', () => {
+  const data = aggregateData();
+  const logistic = spec({ algorithm: 'logistic', target: 'y', features: ['a', 'ward'], seed: 5 });
+  const options = { k, people: [data.units] };
+
+  it('fits the model: no dropped-row count, the withheld part empty, every part from k people or more', () => {
+    const model = fitted(fitAggregateModel(logistic, numeric('y', data.y, 'INTEGER'), [numeric('a', data.a), text('ward', data.ward)], options));
+    assert.equal(model.split.droppedRows, undefined);
+    assert.deepEqual(model.withheld, { features: [], metrics: { train: null, test: null } });
+    assert.equal(model.split.trainRows + model.split.testRows, data.y.length);
+    close(numericFeature(model, 'a').coefficient / numericFeature(model, 'a').scale, 1.1, 0.35, 'the planted slope per unit');
+  });
+
+  it('splits by person: every row of a person is on the same side, about test-fraction of the people held out', () => {
+    const a = [...data.a];
+    const { contributors } = aggregateFit(logistic, numeric('y', data.y, 'INTEGER'), [numeric('a', a), text('ward', data.ward)], options);
+    const [patients] = contributors;
+    assert.ok(patients !== undefined);
+    assert.equal(patients.train.length + patients.test.length, 300, 'each person on one side only');
+    assert.equal(patients.test.length, Math.round(300 * 0.2));
+    assert.deepEqual(new Set([...patients.train, ...patients.test]).size, 300);
+  });
+
+  it('gives the same document whatever order the rows come in', () => {
+    const random = seededRandom(3);
+    const order = data.y.map((_unused, index) => index);
+    for (let index = order.length - 1; index > 0; index--) {
+      const other = Math.floor(random() * (index + 1));
+      [order[index], order[other]] = [order[other] as number, order[index] as number];
+    }
+    const columns = (rows: number[]) =>
+      [numeric('y', pick(data.y, rows), 'INTEGER'), [numeric('a', pick(data.a, rows)), text('ward', pick(data.ward, rows))], { k, people: [{ table: 'patients', values: pick(data.units.values, rows) }] }] as const;
+    const [y1, f1, o1] = columns(data.y.map((_unused, index) => index));
+    const [y2, f2, o2] = columns(order);
+    assert.deepEqual(fitAggregateModel(logistic, y2, f2, o2), fitAggregateModel(logistic, y1, f1, o1), 'bit for bit');
+  });
+
+  it('counts a category level fewer than k people share as the reference: no coefficient, no "(other)", the same document whatever the level is', () => {
+    const ward = data.ward.map((level, row) => (data.person[row] === 7 ? 'island-of-one' : level));
+    const model = fitted(fitAggregateModel(logistic, numeric('y', data.y, 'INTEGER'), [numeric('a', data.a), text('ward', ward)], options));
+    const feature = model.features.find((candidate) => candidate.name === 'ward');
+    assert.ok(feature?.kind === 'categorical');
+    assert.equal(feature.other, null);
+    assert.ok(!JSON.stringify(model).includes('island-of-one'));
+    // Person 7 was in ward north (7 % 3 = 1: south); as the reference or as its own rare level, the same rows the model sees.
+    const asReference = ward.map((level) => (level === 'island-of-one' ? feature.reference : level));
+    assert.deepEqual(fitAggregateModel(logistic, numeric('y', data.y, 'INTEGER'), [numeric('a', data.a), text('ward', asReference)], options), model);
+  });
+
+  it('withholds a categorical feature whose most common level fewer than k people share, or with no other level k people share', () => {
+    const unique = data.person.map((id) => `ward-${id}`);
+    const one = fitted(fitAggregateModel(logistic, numeric('y', data.y, 'INTEGER'), [numeric('a', data.a), text('ward', unique)], options));
+    assert.deepEqual(one.withheld?.features, [{ name: 'ward', reason: 'its most common level is shared by fewer than k = 10 people' }]);
+    const single = data.person.map((id) => (id <= 5 ? 'rare' : 'common'));
+    const two = fitted(fitAggregateModel(logistic, numeric('y', data.y, 'INTEGER'), [numeric('a', data.a), text('ward', single)], options));
+    assert.deepEqual(two.withheld?.features, [{ name: 'ward', reason: 'no level other than its most common one is shared by k = 10 people' }]);
+    assert.deepEqual(two.features.map((feature) => feature.name), ['a']);
+  });
+
+  it('withholds a numeric feature that is the same for all but fewer than k people, whatever their value', () => {
+    const secret = (value: number) => data.person.map((id) => (id === 42 ? value : 0));
+    const first = fitAggregateModel(logistic, numeric('y', data.y, 'INTEGER'), [numeric('a', data.a), numeric('z', secret(3))], options);
+    const second = fitAggregateModel(logistic, numeric('y', data.y, 'INTEGER'), [numeric('a', data.a), numeric('z', secret(90_000))], options);
+    assert.deepEqual(fitted(first).withheld?.features, [{ name: 'z', reason: 'fewer than k = 10 people have a value other than its most common one' }]);
+    assert.deepEqual(second, first, 'the document does not change with the one person’s value');
+    const nine = data.person.map((id) => (id % 30 === 0 ? 1 : 0));
+    assert.equal(new Set(data.person.filter((_id, row) => nine[row] === 1)).size, 10);
+    // Ten people have a 1, but the split leaves fewer than ten of them in the training part.
+    const model = fitted(fitAggregateModel(logistic, numeric('y', data.y, 'INTEGER'), [numeric('a', data.a), numeric('z', nine)], options));
+    assert.deepEqual(model.withheld?.features.map((feature) => feature.name), ['z']);
+  });
+
+  it('withholds a numeric feature a few people dominate (the rule SQL cells apply to sums)', () => {
+    const spread = data.person.map((id) => (id === 9 ? 1_000_000 : id % 2));
+    const model = fitted(fitAggregateModel(logistic, numeric('y', data.y, 'INTEGER'), [numeric('a', data.a), numeric('spread', spread)], options));
+    assert.deepEqual(model.withheld?.features, [{ name: 'spread', reason: 'a few people hold most of its spread around its most common value (dominance)' }]);
+    assert.equal(isDominated([100, 1, 1, 1]), true, 'the largest two hold more than 90%');
+    assert.equal(isDominated([50, 45, 3, 3, 3]), true, 'the rest is under 10% of the largest (p% rule)');
+    assert.equal(isDominated([10, 10, 10, 10, 10, 10]), false);
+  });
+
+  it('withholds the model when fewer than k people are in a class of a logistic target, whatever their values', () => {
+    const rare = (row: number): number => (data.person[row] === 13 ? 1 : 0);
+    const document = withheld(fitAggregateModel(logistic, numeric('y', data.y.map((_y, row) => rare(row)), 'INTEGER'), [numeric('a', data.a), text('ward', data.ward)], options));
+    assert.equal(document.withheld.reason, 'target y: each of its two classes (non-zero and zero) needs at least k = 10 people in the training part');
+    const other = fitAggregateModel(logistic, numeric('y', data.y.map((_y, row) => rare(row) * 7), 'INTEGER'), [numeric('a', data.a), text('ward', data.ward)], options);
+    assert.deepEqual(other, document);
+  });
+
+  it('withholds a linear model whose target is the same for all but fewer than k people', () => {
+    const linear = spec({ algorithm: 'linear', target: 'cost', features: ['a'] });
+    const cost = (value: number) => data.person.map((id) => (id === 21 ? value : 100));
+    const first = withheld(fitAggregateModel(linear, numeric('cost', cost(5)), [numeric('a', data.a)], options));
+    assert.equal(first.withheld.reason, 'target cost: fewer than k = 10 people have a value other than its most common one');
+    assert.deepEqual(fitAggregateModel(linear, numeric('cost', cost(123_456)), [numeric('a', data.a)], options), first);
+  });
+
+  it('reads a numeric logistic target as value <> 0: a 2 is a 1, decided by the type alone', () => {
+    const twos = data.y.map((value, row) => (data.person[row] === 3 && value === 1 ? 2 : value));
+    const one = fitAggregateModel(logistic, numeric('y', data.y, 'INTEGER'), [numeric('a', data.a), text('ward', data.ward)], options);
+    assert.deepEqual(fitAggregateModel(logistic, numeric('y', twos, 'INTEGER'), [numeric('a', data.a), text('ward', data.ward)], options), one);
+    const problem = refusal(() => fitAggregateModel(logistic, text('y', data.y.map(String)), [numeric('a', data.a)], options));
+    assert.equal(problem.problemClass, 'PolicyRefused', 'a text target is refused from its type');
+  });
+
+  it('counts non-finite numbers as NULL, and withholds instead of failing: too few people, every feature withheld', () => {
+    const a = data.a.map((value, row) => (row === 4 ? Number.NaN : row === 5 ? Number.POSITIVE_INFINITY : value));
+    const model = fitted(fitAggregateModel(logistic, numeric('y', data.y, 'INTEGER'), [numeric('a', a), text('ward', data.ward)], options));
+    assert.equal(model.split.trainRows + model.split.testRows, data.y.length - 2);
+    const few = data.person.flatMap((id, row) => (id <= 9 ? [row] : []));
+    const small = withheld(fitAggregateModel(logistic, numeric('y', pick(data.y, few), 'INTEGER'), [numeric('a', pick(data.a, few))], { k, people: [{ table: 'patients', values: pick(data.units.values, few) }] }));
+    assert.equal(small.withheld.reason, 'the training rows (those with no NULL in the target or a feature) come from fewer than k = 10 people of patients');
+    const none = withheld(fitAggregateModel(logistic, numeric('y', data.y, 'INTEGER'), [numeric('beds', data.y.map(() => 24))], options));
+    assert.equal(none.withheld.reason, 'every feature was withheld');
+    assert.deepEqual(none.withheld.features, [{ name: 'beds', reason: 'fewer than k = 10 people have a value other than its most common one' }]);
+  });
+
+  it('says to raise test-fraction when the held-out part has fewer than k people', () => {
+    const few = data.person.flatMap((id, row) => (id <= 30 ? [row] : []));
+    const document = withheld(
+      fitAggregateModel({ ...logistic, testFraction: 0.1 }, numeric('y', pick(data.y, few), 'INTEGER'), [numeric('a', pick(data.a, few))], { k, people: [{ table: 'patients', values: pick(data.units.values, few) }] }),
+    );
+    assert.match(document.withheld.reason, /^the rows of the held-out part come from fewer than k = 10 people of patients: raise test-fraction/);
+  });
+
+  it('fits collinear features with l2 = 0: a ridge of 1e-6 per training row keeps the fit from failing', () => {
+    const linear = spec({ algorithm: 'linear', target: 'b', features: ['a', 'twice_a'], l2: 0 });
+    const b = data.a.map((x, row) => 3 * x + (data.y[row] as number));
+    const model = fitted(fitAggregateModel(linear, numeric('b', b), [numeric('a', data.a), numeric('twice_a', data.a.map((x) => 2 * x + 1))], options));
+    close(model.l2, 1e-6 * model.split.trainRows, 1e-12, 'the ridge floor, reported as the penalty used');
+    assert.ok(model.features.every((feature) => feature.kind === 'numeric' && Number.isFinite(feature.coefficient)));
+  });
+});
+
+describe('fitAggregateModel: metrics and the ROC curve come from k people or more', () => {
+  it('moves, between any two points of the curve, none or at least k people of each class', () => {
+    const data = aggregateData(400, 21);
+    const trainSpec = spec({ algorithm: 'logistic', target: 'y', features: ['a'], seed: 9, testFraction: 0.5 });
+    const { document, contributors } = aggregateFit(trainSpec, numeric('y', data.y, 'INTEGER'), [numeric('a', data.a)], { k, people: [data.units] });
+    const model = fitted(document);
+    const held = new Set(contributors[0]?.test ?? []);
+    const rows = data.y.flatMap((_y, row) => (held.has(data.units.values[row] as string) ? [row] : []));
+    const score = (row: number): number => scoreRow(model, () => data.a[row] as number) as number;
+    // The rows whose score falls between two thresholds are what the second point adds to the first.
+    const peopleBetween = (low: number, high: number, label: number): number =>
+      new Set(rows.filter((row) => data.y[row] === label && score(row) >= low && score(row) < high).map((row) => data.person[row] as number)).size;
+    assert.ok(model.roc.length >= 3 && model.roc.length < 101, `thinned: ${model.roc.length} points`);
+    let previous = Number.POSITIVE_INFINITY;
+    for (const point of model.roc) {
+      for (const label of [0, 1]) {
+        const moved = peopleBetween(point.threshold, previous, label);
+        assert.ok(moved === 0 || moved >= k, `at ${point.threshold}: rows of ${moved} people of class ${label} moved`);
+      }
+      previous = point.threshold;
+    }
+    assert.equal(model.roc.at(-1)?.threshold, 0);
+    assert.ok(model.roc.some((point) => point.threshold === 0.5) === (model.metrics.test.accuracy !== null), 'accuracy only where 0.5 is a point');
+  });
+
+  it('withholds the held-out metrics and curve when a class has fewer than k held-out people, and says so', () => {
+    const data = aggregateData(300, 4);
+    // Positives only among 20 people: 4 or so of them held out.
+    const y = data.person.map((id) => (id <= 20 ? 1 : 0));
+    const a = data.person.map((id, row) => (id <= 20 ? 1 : 0) + (data.a[row] as number));
+    const model = fitted(fitAggregateModel(spec({ algorithm: 'logistic', target: 'y', features: ['a'] }), numeric('y', y, 'INTEGER'), [numeric('a', a)], { k, people: [data.units] }));
+    assert.equal(model.metrics.test.auc, null);
+    assert.deepEqual(model.roc, []);
+    assert.equal(model.withheld?.metrics.test, 'the held-out part has fewer than k = 10 people in one of the target\'s classes');
+    assert.ok(model.metrics.train.auc !== null, 'the training part has k people in each class');
   });
 });

@@ -3,17 +3,19 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import {
+  isWithheldModel,
   modelDocumentText,
   modelFileText,
   modelTerms,
   parseModelDocument,
+  parseModelOutput,
   parseTrainOptions,
   scoreRow,
   type ScoreInput,
   type TrainSpec,
 } from '../../shared/model.js';
 import { parseNotebook } from '../../shared/notebook.js';
-import { linearModel, logisticModel } from '../support/model-fixtures.js';
+import { aggregateModel, linearModel, logisticModel, withheldModel } from '../support/model-fixtures.js';
 
 /** The options of a train cell written as its marker line. */
 function optionsOf(marker: string): ReturnType<typeof parseTrainOptions> {
@@ -132,6 +134,30 @@ describe('the model document', () => {
     const zeroScale = logisticModel();
     assert.match(reasonOf(JSON.stringify({ ...zeroScale, features: [{ kind: 'numeric', name: 'age', mean: 1, scale: 0, coefficient: 1 }] })), /scale/);
     assert.match(reasonOf(JSON.stringify({ ...zeroScale, features: [{ kind: 'spline', name: 'age' }] })), /^features\[0\]/);
+  });
+
+  it('reads an aggregate-mode model: no dropped-row count, its withheld features and metrics with their reasons', () => {
+    const model = aggregateModel();
+    assert.deepEqual(parseModelDocument(modelDocumentText(model)), { ok: true, model });
+    assert.deepEqual(parseModelOutput(modelDocumentText(model)), { ok: true, model, withheld: null });
+    assert.match(JSON.stringify(parseModelDocument(JSON.stringify({ ...model, withheld: { features: [{ name: 'x' }], metrics: { train: null, test: null } } }))), /reason/);
+    // Documents from before (a dropped-row count, no withheld part) still read.
+    assert.equal(parseModelDocument(modelDocumentText(logisticModel())).ok, true);
+  });
+
+  it('reads a withheld model as an output, but not as a model to score or save', () => {
+    const document = withheldModel();
+    const read = parseModelOutput(modelDocumentText(document));
+    assert.deepEqual(read, { ok: true, model: null, withheld: document });
+    assert.ok(isWithheldModel(document) && !isWithheldModel(logisticModel()));
+    assert.deepEqual(parseModelDocument(modelDocumentText(document)), {
+      ok: false,
+      reason: 'the model was withheld: target readmitted: each of its two classes (non-zero and zero) needs at least k = 10 people in the training part',
+    });
+    // A withheld model carries no coefficient, count or metric: anything more is not one.
+    const padded = parseModelOutput(JSON.stringify({ ...document, intercept: 0.5 }));
+    assert.equal(padded.ok, false);
+    assert.equal(parseModelOutput(JSON.stringify({ ...document, split: { testFraction: 0.2, seed: 7, trainRows: 3 } })).ok, false);
   });
 });
 

@@ -5,22 +5,23 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { toCsv } from '../../shared/csv.js';
-import { type ModelDocument, modelDocumentText, modelFormat } from '../../shared/model.js';
+import { type ModelDocument, modelDocumentText, modelFileName, modelFormat, scoredFileName } from '../../shared/model.js';
 import { snapshotLibraries } from '../../renderer/src/libraries.js';
 import {
   csvPreview,
   fitLabel,
   formatCoefficient,
   metricCards,
-  modelFileName,
   predictionSummary,
   predictsLabel,
   rankedTerms,
   readModelRows,
   rocCurve,
-  scoredFileName,
   splitLabel,
+  withheldFeatureNotes,
+  withheldModelLines,
 } from '../../renderer/src/model.js';
+import { aggregateModel, withheldModel } from '../support/model-fixtures.js';
 import { tokenizeSql } from '../../renderer/src/sqlHighlight.js';
 
 /** ROC points at 1.00, 0.99 … 0.00 from a simple concave curve (tpr = sqrt(fpr)). */
@@ -99,6 +100,36 @@ describe('the model document from its output row', () => {
     // A logistic model without its positive label is refused by the schema.
     const broken = readModelRows([[JSON.stringify({ ...logistic, positiveLabel: null })]]);
     assert.deepEqual(broken, { ok: false, reason: 'a logistic model names its positive label' });
+  });
+});
+
+describe('a model aggregate mode withheld, in whole or in part', () => {
+  it('reads a withheld model from its output row, with the rule it did not meet', () => {
+    const document = withheldModel();
+    assert.deepEqual(readModelRows([[modelDocumentText(document)]]), { ok: true, model: null, withheld: document });
+    assert.deepEqual(withheldModelLines(document), [
+      'target readmitted: each of its two classes (non-zero and zero) needs at least k = 10 people in the training part',
+      'bonus: fewer than k = 10 people have a value other than its most common one',
+    ]);
+  });
+
+  it('says "withheld (fewer than k people)" for a withheld metric, lists withheld features, and counts no dropped rows', () => {
+    const model = aggregateModel();
+    const cards = metricCards(model);
+    assert.deepEqual(
+      cards.map((card) => [card.key, card.test, card.train]),
+      [
+        ['auc', '0.791', '0.812'],
+        ['accuracy', 'withheld (fewer than k people)', '77.0%'],
+        ['logLoss', '0.501', '0.480'],
+      ],
+    );
+    assert.equal(cards[1]?.testWithheld, 'accuracy: on one side of the 0.5 threshold a class has rows of fewer than k = 10 people');
+    assert.equal(cards[0]?.testWithheld, null);
+    assert.deepEqual(withheldFeatureNotes(model), ['bonus: fewer than k = 10 people have a value other than its most common one']);
+    assert.equal(splitLabel(model), '800 training rows · 200 held out (20%)');
+    assert.deepEqual(withheldFeatureNotes(logistic), [], 'a reviewed-mode model withholds nothing');
+    assert.equal(rocCurve(model).length, 4, 'a thinned curve is drawn as it is');
   });
 });
 

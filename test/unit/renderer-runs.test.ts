@@ -108,9 +108,9 @@ describe('runs on screen', () => {
   });
 
   it('counts suppressed rows and outputs in words', () => {
-    assert.equal(suppressedLabel(0), 'no rows suppressed');
-    assert.equal(suppressedLabel(1), '1 row suppressed');
-    assert.equal(suppressedLabel(12_000), '12,000 rows suppressed');
+    assert.equal(suppressedLabel(0), 'no values withheld');
+    assert.equal(suppressedLabel(1), '1 value withheld');
+    assert.equal(suppressedLabel(12_000), '12,000 values withheld');
     assert.equal(outputsLabel(1), '1 output');
     assert.equal(outputsLabel(0), '0 outputs');
   });

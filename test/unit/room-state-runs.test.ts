@@ -132,7 +132,7 @@ describe('room state: runs and releases', () => {
     assert.equal(tryAppend(world, acme, runBody(run, signedBy(world, receiptFor(world)))), null);
     const state = stateOf(world);
     assert.deepEqual(state.runs.map((item) => [item.id, item.runner, item.snapshot]), [[run, world.a.ref.signPublicKey, world.snapshotId]]);
-    assert.ok(state.log.some((item) => item.summary === 'Acme Insurance ran “Readmission rates” (succeeded, 3 rows suppressed)'), state.log.map((item) => item.summary).join('\n'));
+    assert.ok(state.log.some((item) => item.summary === 'Acme Insurance ran “Readmission rates” (succeeded, 3 values withheld)'), state.log.map((item) => item.summary).join('\n'));
     const used = feedRunsByApproval(state);
     for (const approval of world.approvals) assert.equal(used.get(approval), 1);
     // maxRuns 1: the run used up St Mary's approval, so the snapshot cannot run again.

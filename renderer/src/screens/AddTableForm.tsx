@@ -292,6 +292,12 @@ function ReviewTable({ roomId, source, inspection, onBack, onChooseAgain, onImpo
         testId="table-name"
       />
 
+      {!roles.includes('privacy_unit') && (
+        <p className="explainer" role="note" data-testid="table-no-privacy-unit">
+          No column is the privacy unit. In an aggregate room this table is then a public lookup: it joins other tables on
+          dimensions only, and its join keys cannot be used. If its rows are about people, mark the column that names the person.
+        </p>
+      )}
       <ErrorNotice error={add.error} title="The import did not start" testId="table-add-error" />
       {jobId !== null && (
         <ImportProgress

@@ -3,7 +3,7 @@
 // ranked by weight (per standard deviation and per raw unit), export as a JSON file, and scoring
 // a local file with it. Only the model document crosses the API: it was all the worker let out.
 import { useCallback, useId, useRef } from 'react';
-import { type ModelDocument, modelFileText } from '../../../shared/model.js';
+import { type ModelDocument, modelFileName, modelFileText, type WithheldModelDocument, withheldLabel } from '../../../shared/model.js';
 import { type OutputView } from '../../../shared/run.js';
 import { useApi } from '../ApiContext.js';
 import { Badge } from '../components/Badge.js';
@@ -19,12 +19,13 @@ import {
   fitLabel,
   formatCoefficient,
   metricCards,
-  modelFileName,
   predictsLabel,
   rankedTerms,
   readModelRows,
   rocCurve,
   splitLabel,
+  withheldFeatureNotes,
+  withheldModelLines,
 } from '../model.js';
 import { useLoaded } from '../useLoaded.js';
 import { useWidth } from '../useWidth.js';
@@ -42,7 +43,11 @@ export function ModelViewer({ roomId, output }: { roomId: string; output: Output
   } else {
     const read = readModelRows(stored.loaded.value.rows);
     body = read.ok ? (
-      <ModelBody roomId={roomId} output={output} model={read.model} />
+      read.model !== null ? (
+        <ModelBody roomId={roomId} output={output} model={read.model} />
+      ) : (
+        <WithheldModel model={read.withheld} />
+      )
     ) : (
       <Notice tone="error" title="This output is not a readable model" testId="model-error">
         {read.reason}.
@@ -73,7 +78,7 @@ export function ModelViewer({ roomId, output }: { roomId: string; output: Output
 
 function ExportButton({ output, rows }: { output: OutputView; rows: (string | null)[][] }) {
   const read = readModelRows(rows);
-  if (!read.ok) return null;
+  if (!read.ok || read.model === null) return null;
   return (
     <Button
       size="small"
@@ -86,12 +91,33 @@ function ExportButton({ output, rows }: { output: OutputView; rows: (string | nu
   );
 }
 
+/** A model aggregate mode withheld: the rule the rows did not meet, and nothing else. */
+function WithheldModel({ model }: { model: WithheldModelDocument }) {
+  const [reason, ...features] = withheldModelLines(model);
+  return (
+    <div className="stack-cards model-body" data-testid="model-withheld" data-algorithm={model.algorithm}>
+      <Notice tone="warning" title={`The model is ${withheldLabel}`} testId="model-withheld-reason">
+        {reason}. No coefficient, row count or metric is given: the model would have told something about fewer than k people.
+      </Notice>
+      {features.length > 0 && (
+        <ul className="muted small" data-testid="model-withheld-features">
+          {features.map((line) => (
+            <li key={line}>{line}</li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
 function ModelBody({ roomId, output, model }: { roomId: string; output: OutputView; model: ModelDocument }) {
   const chartBox = useRef<HTMLDivElement>(null);
   const chartWidth = useWidth(chartBox, 360);
   const cards = metricCards(model);
   const curve = rocCurve(model);
   const logistic = model.algorithm === 'logistic';
+  const leftOut = withheldFeatureNotes(model);
+  const testWithheld = model.withheld?.metrics.test ?? null;
 
   return (
     <div className="stack-cards model-body" data-testid="model-body" data-algorithm={model.algorithm}>
@@ -141,12 +167,32 @@ function ModelBody({ roomId, output, model }: { roomId: string; output: OutputVi
         Held-out rows ({model.split.testRows}) were set aside before fitting: their metrics are the ones to judge the model by. Training metrics
         far better than them mean the model learnt its rows by heart.
       </p>
+      {(testWithheld !== null || typeof model.withheld?.metrics.train === 'string') && (
+        <p className="card-note" data-testid="model-metrics-withheld">
+          Some metrics are {withheldLabel}: {[testWithheld, model.withheld?.metrics.train].filter((reason) => typeof reason === 'string').join('; ')}.
+        </p>
+      )}
+      {leftOut.length > 0 && (
+        <Notice tone="info" title={`Features ${withheldLabel}`} testId="model-withheld-features">
+          <ul>
+            {leftOut.map((line) => (
+              <li key={line}>{line}</li>
+            ))}
+          </ul>
+        </Notice>
+      )}
 
       <div className={logistic ? 'model-columns' : 'model-columns model-columns-single'}>
         {logistic && (
           <div className="model-roc" ref={chartBox}>
             <h4 className="model-section-title">ROC curve</h4>
-            <RocChart points={curve} auc={model.metrics.test.auc} width={chartWidth} testId="roc-chart" />
+            {curve.length === 0 && testWithheld !== null ? (
+              <p className="muted small" data-testid="roc-withheld">
+                {withheldLabel}
+              </p>
+            ) : (
+              <RocChart points={curve} auc={model.metrics.test.auc} width={chartWidth} testId="roc-chart" />
+            )}
           </div>
         )}
         <Coefficients model={model} />

@@ -1,4 +1,4 @@
-// One output table: what it is (rows, rows suppressed, hash, when it expires), the table itself
+// One output table: what it is (rows, values withheld, hash, when it expires), the table itself
 // (windowed: any number of rows) beside a chart chosen from its column types, with a selector for
 // the measure drawn, and CSV export of the whole table. A model output (a train cell's) opens the
 // model viewer instead.
@@ -84,8 +84,9 @@ function TableViewer({ roomId, output }: { roomId: string; output: OutputView })
       </dl>
       {output.suppressedRows > 0 && (
         <p className="card-note" data-testid="output-suppressed-note">
-          {suppressedLabel(output.suppressedRows).replace(/^./u, (letter) => letter.toUpperCase())}: their groups had fewer people than the
-          room&rsquo;s minimum group size. Which groups is not recorded anywhere.
+          {suppressedLabel(output.suppressedRows).replace(/^./u, (letter) => letter.toUpperCase())} (shown empty): fewer than the room&rsquo;s
+          minimum number of people stood behind them, one or two people dominated them, or they differed by too few people from a value
+          already released. Groups with too few people are left out, and how many is not said: that number could single someone out.
         </p>
       )}
       <ErrorNotice error={exportAll.error} title="The CSV was not exported" testId="output-export-error" />

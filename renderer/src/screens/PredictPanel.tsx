@@ -4,7 +4,7 @@
 // is read on this machine only: scoring sends nothing to anyone.
 import { type FormEvent, useMemo, useRef, useState } from 'react';
 import { type Prediction } from '../../../shared/contract.js';
-import { type ModelDocument } from '../../../shared/model.js';
+import { type ModelDocument, scoredFileName } from '../../../shared/model.js';
 import { type OutputView } from '../../../shared/run.js';
 import { useApi } from '../ApiContext.js';
 import { sourcePathProblem } from '../assets.js';
@@ -12,10 +12,10 @@ import { Button } from '../components/Button.js';
 import { DataTable } from '../components/DataTable.js';
 import { Icon } from '../components/Icon.js';
 import { ErrorNotice, Notice } from '../components/Notice.js';
-import { SourcePathField, useSourceFile } from '../components/SourcePathField.js';
+import { noSourceFile, SourcePathField, useSourceFile } from '../components/SourcePathField.js';
 import { saveFile } from '../download.js';
 import { listNames } from '../format.js';
-import { csvPreview, predictionSummary, scoredFileName } from '../model.js';
+import { csvPreview, predictionSummary } from '../model.js';
 import { useAction } from '../useAction.js';
 
 /** Rows of the scored file shown in the page; the download has them all. */
@@ -30,7 +30,7 @@ interface Scored {
 export function PredictPanel({ roomId, output, model }: { roomId: string; output: OutputView; model: ModelDocument }) {
   const api = useApi();
   const predict = useAction(api['model.predict']);
-  const { source, setSource } = useSourceFile();
+  const { source, setSource, handOver } = useSourceFile();
   const [uploading, setUploading] = useState(false);
   const [pathError, setPathError] = useState<string | null>(null);
   const [scored, setScored] = useState<Scored | null>(null);
@@ -47,8 +47,13 @@ export function PredictPanel({ roomId, output, model }: { roomId: string; output
       return;
     }
     setScored(null);
+    const fileName = scoredFileName(source.uploaded?.name ?? source.path.trim());
+    // Core removes an uploaded copy once scoring ends, whatever the outcome: the field lets go of
+    // it, so a second Score asks for the file again instead of pointing at one that is gone.
+    if (source.uploaded !== null) handOver();
     const result = await predict.run({ room: roomId, model: output.id, source: source.path.trim() });
-    if (result.ok) setScored({ prediction: result.value, fileName: scoredFileName(source.uploaded?.name ?? source.path.trim()) });
+    if (source.uploaded !== null) setSource(noSourceFile);
+    if (result.ok) setScored({ prediction: result.value, fileName });
   };
 
   return (

@@ -1,5 +1,5 @@
 // Running a snapshot, for its runner: the Run button once every approval is in, then the worker's
-// progress with a Cancel button, then how it ended: the outputs (with the rows suppressed), or
+// progress with a Cancel button, then how it ended: the outputs (with the values withheld), or
 // why it failed (a policy refusal names the cell and the reason; other failures their class and
 // cell, never DuckDB's text, which could quote a row).
 import { useCallback, useEffect, useRef, useState } from 'react';
@@ -155,7 +155,7 @@ function RunEnded({ ended, onShowRun }: { ended: Ended; onShowRun: (run: string)
     return (
       <Notice tone="success" title="The run finished" testId="run-result">
         <p data-testid="run-result-summary">
-          {view === null ? 'Loading its outputs…' : `${outputsLabel(view.outputs.length)} kept, ${suppressedLabel(view.suppressedRows)} (groups below k).`}
+          {view === null ? 'Loading its outputs…' : `${outputsLabel(view.outputs.length)} kept, ${suppressedLabel(view.suppressedRows)} by the output policy.`}
         </p>
         <div className="notice-actions">
           <Button variant="primary" size="small" icon={<Icon name="table" size={14} />} onClick={() => onShowRun(ended.run)} data-testid="run-show-outputs">

@@ -1,4 +1,4 @@
-// A room's runs: the history (who ran what, when, how it ended, rows suppressed, outputs), newest
+// A room's runs: the history (who ran what, when, how it ended, values withheld, outputs), newest
 // first, from this home's own runs and every member's run.finished entries; and one run: its
 // outputs with the viewer, its release to the snapshot's recipients (for the runner) and its
 // signed receipt. Which of these shows is held by the room overview, so the tab keeps its place.
@@ -80,7 +80,7 @@ function RunList({ runs, outputs, onOpen }: { runs: Loader<{ runs: RunView[] }>;
             <th scope="col">Run</th>
             <th scope="col">Runner</th>
             <th scope="col">Status</th>
-            <th scope="col">Rows suppressed</th>
+            <th scope="col">Values withheld</th>
             <th scope="col">Outputs</th>
           </tr>
         </thead>
@@ -204,7 +204,7 @@ function RunDetail({ room, runId, runs, outputs, assets, onBack }: RunDetailProp
             </dd>
           </div>
           <div className="stat">
-            <dt>Rows suppressed</dt>
+            <dt>Values withheld</dt>
             <dd>
               <span className="stat-value" data-testid="run-suppressed" data-count={run.suppressedRows}>
                 {run.suppressedRows}

@@ -188,6 +188,8 @@ describe('assets: tables, a notebook snapshot and an approval, between two parti
     await expect(schemaRow('patient_id').$('[data-testid="schema-role"]')).toHaveAttribute('data-role', 'join_key');
     await expect(schemaRow('email').$('[data-testid="schema-role"]')).toHaveAttribute('data-role', 'join_key');
     await expect(byTestId('role-legend')).toHaveText(expect.stringContaining('Privacy unit'));
+    // With no privacy unit chosen, the form says what the table would be: a public lookup.
+    await expect(byTestId('table-no-privacy-unit')).toHaveText(expect.stringContaining('public lookup'));
     // The name starts from the file's name and follows the SQL identifier rule as it is typed.
     await expect(byTestId('table-name')).toHaveValue('acme_policies');
     await typeInto('table-name', 'Acme policies');
@@ -200,11 +202,11 @@ describe('assets: tables, a notebook snapshot and an approval, between two parti
       file: policiesFile,
       via: 'picker',
       name: 'policies',
-      roles: { email: 'hidden', plan: 'dimension', annual_premium: 'measure' },
+      roles: { patient_id: 'privacy_unit', email: 'hidden', plan: 'dimension', annual_premium: 'measure' },
       shareRowCount: true,
     });
     expect(await columnsOf('policies')).toEqual([
-      'patient_id VARCHAR join_key',
+      'patient_id VARCHAR privacy_unit',
       'email VARCHAR hidden',
       'plan VARCHAR dimension',
       'annual_premium DOUBLE measure',
@@ -240,7 +242,7 @@ describe('assets: tables, a notebook snapshot and an approval, between two parti
     await expect(theirs.$('[data-testid="asset-owner"]')).toHaveText(`Owned by ${insurer.alias}`);
     await expect(theirs.$('[data-testid="asset-yours"]')).not.toExist();
     expect(await columnsOf('policies')).toEqual([
-      'patient_id VARCHAR join_key',
+      'patient_id VARCHAR privacy_unit',
       'email VARCHAR hidden',
       'plan VARCHAR dimension',
       'annual_premium DOUBLE measure',

@@ -2,7 +2,7 @@
 // Hospital and Acme Insurance form a room; each adds a table and sees only the other's columns.
 // The insurer writes a notebook (join on patient id, readmission rate by age band and plan) and
 // adds it; the hospital reads the code and approves. The insurer runs it, watching its progress,
-// and sees the output table (groups of fewer than k = 10 patients suppressed, and counted) beside
+// and sees the output table (groups of fewer than k = 10 patients left out, uncounted) beside
 // its chart; verifies the run's receipt, saves it, exports the CSV and releases the outputs. The
 // hospital imports the release and sees the same table and chart, and the run in the history.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,17 +24,18 @@ const insurerMarker = 'bob.marker@acme.example';
 
 /**
  * Patients per age band and plan, and how many of them were readmitted. Groups of fewer than 10
- * patients (35-49 Plus, 65+ Basic) are below the room's k and must be suppressed.
+ * patients (35-49 Plus, 65+ Basic) are below the room's k and are left out; every kept group has
+ * at least 10 readmitted patients, so its readmission rate is carried by k people and released.
  */
 const groups = [
-  { band: '18-34', plan: 'Basic', patients: 14, readmitted: 2 },
-  { band: '18-34', plan: 'Plus', patients: 12, readmitted: 3 },
-  { band: '35-49', plan: 'Basic', patients: 15, readmitted: 6 },
+  { band: '18-34', plan: 'Basic', patients: 24, readmitted: 10 },
+  { band: '18-34', plan: 'Plus', patients: 22, readmitted: 11 },
+  { band: '35-49', plan: 'Basic', patients: 25, readmitted: 12 },
   { band: '35-49', plan: 'Plus', patients: 6, readmitted: 1 },
-  { band: '50-64', plan: 'Basic', patients: 11, readmitted: 4 },
-  { band: '50-64', plan: 'Plus', patients: 13, readmitted: 5 },
+  { band: '50-64', plan: 'Basic', patients: 21, readmitted: 10 },
+  { band: '50-64', plan: 'Plus', patients: 23, readmitted: 12 },
   { band: '65+', plan: 'Basic', patients: 4, readmitted: 2 },
-  { band: '65+', plan: 'Plus', patients: 16, readmitted: 8 },
+  { band: '65+', plan: 'Plus', patients: 26, readmitted: 13 },
 ];
 const kept = groups.filter((group) => group.patients >= 10);
 
@@ -103,8 +104,9 @@ async function expectStoryOutput(): Promise<void> {
   await viewer.waitForDisplayed();
   await expect(viewer).toHaveAttribute('data-output', outputName);
   await expect(byTestId('output-rows')).toHaveText(`${kept.length} rows`);
-  await expect(byTestId('output-suppressed')).toHaveAttribute('data-count', String(groups.length - kept.length));
-  await expect(byTestId('output-suppressed')).toHaveText('2 rows suppressed');
+  // The small groups are left out without a count (a count of removed groups could single someone out); no value of a kept group is withheld.
+  await expect(byTestId('output-suppressed')).toHaveAttribute('data-count', '0');
+  await expect(byTestId('output-suppressed')).toHaveText('no values withheld');
 
   const columns = await allByTestId('data-column').map((column) => column.getAttribute('data-column'));
   expect(columns).toEqual(['age_band', 'plan', 'patients', 'readmission_rate']);
@@ -141,7 +143,7 @@ async function expectStoryOutput(): Promise<void> {
   expect(await $('[data-testid="chart-bar"][data-group="65+"][data-series="Plus"] title').getProperty('textContent')).toBe('65+ · Plus: 0.5');
   // The measure selector redraws the chart with the patient counts.
   await byTestId('chart-measure').selectByAttribute('value', '2');
-  await expect($('[data-testid="chart-bar"][data-group="18-34"][data-series="Basic"]')).toHaveAttribute('data-value', '14');
+  await expect($('[data-testid="chart-bar"][data-group="18-34"][data-series="Basic"]')).toHaveAttribute('data-value', '24');
   await byTestId('chart-measure').selectByAttribute('value', '3');
 }
 
@@ -225,7 +227,7 @@ describe('runs: story 1, joint analysis, from two tables to a released output ch
     hospitalPacket = await writePacketToFolder('snapshot-next-step', stick);
   });
 
-  it('the insurer runs it, watching its progress, and sees the outputs with the rows suppressed', async () => {
+  it('the insurer runs it, watching its progress, and sees the outputs without the small groups', async () => {
     await use(insurer);
     await importPacketAndOpenRoom(hospitalPacket);
     await openTab('notebooks');
@@ -247,7 +249,7 @@ describe('runs: story 1, joint analysis, from two tables to a released output ch
     await byTestId('run-result').waitForDisplayed({ timeout: 120_000 });
     expect(await browser.execute(() => (window as unknown as { runProgressSeen?: boolean }).runProgressSeen)).toBe(true);
     await expect(byTestId('run-card')).toHaveAttribute('data-state', 'done');
-    await expect(byTestId('run-result-summary')).toHaveText('1 output kept, 2 rows suppressed (groups below k).');
+    await expect(byTestId('run-result-summary')).toHaveText('1 output kept, no values withheld by the output policy.');
     // The run used the hospital's one approved run.
     await expect(approvalRow(hospital.alias)).toHaveAttribute('data-state', 'used-up');
     await saveFullScreenshot('runs-finished.png');
@@ -255,7 +257,7 @@ describe('runs: story 1, joint analysis, from two tables to a released output ch
     await byTestId('run-show-outputs').click();
     await expect(byTestId('room-screen')).toHaveAttribute('data-tab', 'runs');
     await expect(byTestId('run-detail')).toHaveAttribute('data-status', 'succeeded');
-    await expect(byTestId('run-suppressed')).toHaveText('2');
+    await expect(byTestId('run-suppressed')).toHaveText('0');
     await expectStoryOutput();
     await byTestId('output-viewer').scrollIntoView();
     await saveFullScreenshot('runs-output-chart.png');
@@ -267,7 +269,7 @@ describe('runs: story 1, joint analysis, from two tables to a released output ch
     await expect(byTestId('receipt-approvals')).toHaveAttribute('data-count', '2');
     await expect(byTestId('receipt-policy')).toHaveText('aggregate, k = 10');
     expect((await allByTestId('receipt-input').map((input) => input.getAttribute('data-asset'))).sort()).toEqual(['admissions', 'policies']);
-    await expect($(`[data-testid="receipt-output"][data-name="${outputName}"]`)).toHaveText(expect.stringContaining('2 rows suppressed'));
+    await expect($(`[data-testid="receipt-output"][data-name="${outputName}"]`)).toHaveText(expect.stringContaining('no values withheld'));
     await byTestId('receipt-verify').click();
     await expect(byTestId('receipt-verdict-state')).toHaveAttribute('data-ok', 'true');
     await expect(allByTestId('receipt-check-line')).toBeElementsArrayOfSize({ gte: 1 });
@@ -307,7 +309,7 @@ describe('runs: story 1, joint analysis, from two tables to a released output ch
     await expect(row).toHaveAttribute('data-status', 'succeeded');
     await expect(row).toHaveAttribute('data-mine', 'false');
     await expect(row.$('[data-testid="run-row-runner"]')).toHaveText(expect.stringContaining(insurer.alias));
-    await expect(row.$('[data-testid="run-row-suppressed"]')).toHaveAttribute('data-count', '2');
+    await expect(row.$('[data-testid="run-row-suppressed"]')).toHaveAttribute('data-count', '0');
     await saveFullScreenshot('runs-history.png');
 
     await openTab('outputs');

@@ -149,7 +149,9 @@ describe('train: story 2, training on data you may not see, with the data owner 
   });
 
   it('the hospital and the lab form a room; the hospital adds its admissions table', async () => {
-    await formRoom(hospital, lab, { name: 'Readmission model', site: 'St Mary × Orbit', stick });
+    // Reviewed mode, as in the demo: the features are the library's computed columns, which an
+    // aggregate room's train cells refuse (bare columns only); the hospital runs the notebook itself.
+    await formRoom(hospital, lab, { name: 'Readmission model', site: 'St Mary × Orbit', stick, mode: 'reviewed' });
     await importTable(admissionsFile, 'admissions', {
       patient_id: 'privacy_unit',
       age: 'measure',
@@ -341,6 +343,8 @@ describe('train: story 2, training on data you may not see, with the data owner 
     await byTestId('predict-submit').click();
     const result = byTestId('predict-result');
     await result.waitForDisplayed({ timeout: 60_000 });
+    // Core removed the uploaded copy once scoring ended: the field no longer offers it.
+    await expect(byTestId('predict-source-uploaded')).not.toBeExisting();
     await expect(result).toHaveAttribute('data-rows', String(newPatients.length));
     // N004 lacks its frailty: no prediction for it.
     await expect(result).toHaveAttribute('data-scored', String(newPatients.length - 1));

@@ -109,6 +109,8 @@ export interface RoomSetup {
   readonly site: string;
   /** The "USB stick": a folder both parties reach. */
   readonly stick: string;
+  /** The room's policy mode; the form's default (aggregate) when absent. */
+  readonly mode?: 'aggregate' | 'reviewed';
 }
 
 /**
@@ -132,6 +134,7 @@ export async function formRoom(creator: Party, invitee: Party, room: RoomSetup):
   await typeInto('room-name', room.name);
   await typeInto('room-site', room.site);
   await byTestId(`room-member-${invitee.alias}`).click();
+  if (room.mode !== undefined) await byTestId(`room-mode-${room.mode}`).click();
   await byTestId('create-room-submit').click();
   await expect(byTestId('room-next-step')).toHaveAttribute('data-step', 'invite');
   const invitation = await writePacketToFolder('room-next-step', room.stick);
