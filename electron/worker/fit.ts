@@ -268,6 +268,9 @@ interface CategoricalEncoding {
 
 type Encoding = NumericEncoding | CategoricalEncoding;
 
+/** How the model names the positive class: a BOOLEAN target's `true`, a numeric one's 1; none for linear models. */
+const positiveLabelOf = (logistic: boolean, targetType: string): string | null => (logistic ? (targetType.trim().toUpperCase() === 'BOOLEAN' ? 'true' : '1') : null);
+
 /** The model document's features from the encodings and the fitted coefficients. */
 function modelFeaturesOf(encodings: readonly Encoding[], coefficient: (term: number) => number): ModelFeature[] {
   return encodings.map((encoding): ModelFeature => {
@@ -664,7 +667,7 @@ export function fitModel(spec: TrainSpec, target: TrainingColumn, features: read
     name: spec.model,
     algorithm: spec.algorithm,
     target: target.name,
-    positiveLabel: logistic ? (target.type.trim().toUpperCase() === 'BOOLEAN' ? 'true' : '1') : null,
+    positiveLabel: positiveLabelOf(logistic, target.type),
     intercept: coefficient(0),
     features: modelFeatures,
     l2: spec.l2,
@@ -1311,7 +1314,7 @@ function fitAggregateDocument(
     name: spec.model,
     algorithm: spec.algorithm,
     target: target.name,
-    positiveLabel: logistic ? (target.type.trim().toUpperCase() === 'BOOLEAN' ? 'true' : '1') : null,
+    positiveLabel: positiveLabelOf(logistic, target.type),
     intercept: coefficient(0),
     features: modelFeatures,
     l2,

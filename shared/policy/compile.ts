@@ -111,7 +111,6 @@ function compileBranch(branch: AggregateSelect, branchIndex: number, options: Co
   const where = branch.where === null ? '' : ` WHERE ${branch.where.sql}`;
   const setup: string[] = [`CREATE TEMP VIEW ${rows} AS SELECT ${rowItems.join(', ')} FROM ${branch.source.sql}${where}`];
 
-  const groupList = groups.join(', ');
   const groupBy = (extra: string[] = []): string => {
     const all = [...groups, ...extra];
     return all.length === 0 ? '' : ` GROUP BY ${all.join(', ')}`;
@@ -245,7 +244,6 @@ function compileBranch(branch: AggregateSelect, branchIndex: number, options: Co
     const having = branch.having === null ? '' : ` WHERE coalesce(${branch.having.terms.length === 0 ? branch.having.sql : `CASE WHEN ${withheldIf(branch.having.terms)} THEN NULL ELSE ${branch.having.sql} END`}, false)`;
     return `SELECT ${items.join(', ')} FROM ${raw}${having}`;
   };
-  void groupList;
   const population = `${branch.source.sql} WHERE ${branch.where?.sql ?? 'true'} GROUP BY ${branch.groups.map((group) => group.sql).join(', ')}`;
   return { setup, raw, tables, terms: branch.terms, groupCount: groups.length, stats, sketches, select, population };
 }

@@ -196,7 +196,7 @@ export class Translator {
       }
       if (type !== 'SELECT_NODE') this.refuse(query, `unknown SQL construct ${type || 'query'}`);
       if (!isTop && list(query['modifiers']).length > 0) this.refuse(query, 'ORDER BY and LIMIT are allowed on the final output only');
-      branches.push(this.aggregateSelect(query, scoped, isTop));
+      branches.push(this.aggregateSelect(query, scoped));
     };
     collect(node, ctes, true);
     const first = branches[0];
@@ -602,11 +602,10 @@ export class Translator {
 
   // ---- The aggregating SELECT ---------------------------------------------------------------------
 
-  private aggregateSelect(node: Node, ctes: ReadonlyMap<string, CteDefinition>, isTop: boolean): AggregateSelect {
+  private aggregateSelect(node: Node, ctes: ReadonlyMap<string, CteDefinition>): AggregateSelect {
     this.known(node, ['type', 'modifiers', 'cte_map', 'select_list', 'from_table', 'where_clause', 'group_expressions', 'group_sets', 'aggregate_handling', 'having', 'sample', 'qualify']);
     if (node['qualify'] !== null && node['qualify'] !== undefined) this.refuse(node, 'QUALIFY is not allowed in aggregate mode');
     if (isNode(node['sample'])) this.refuse(node, 'USING SAMPLE is not allowed in aggregate mode');
-    void isTop;
     const source = this.source(node['from_table'], ctes);
     const scope = source.bindings;
     const where = node['where_clause'] === null || node['where_clause'] === undefined ? null : this.attempt(() => this.predicate(node['where_clause'], scope, 'where'), null);
