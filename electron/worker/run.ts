@@ -19,8 +19,8 @@ import { CleanroomError } from '../../shared/errors.js';
 import { expandMacros } from '../../shared/library.js';
 import { isSqlLiteral } from '../../shared/notebook.js';
 import { analyseCell, type PolicyMode, type PolicyTable } from '../../shared/policy.js';
-import { type AlgebraCell, rowIdColumn } from '../../shared/policy/algebra.js';
-import { compileCell } from '../../shared/policy/compile.js';
+import { type AlgebraCell } from '../../shared/policy/algebra.js';
+import { type CompiledBranch, compileCell, type PopulationStats, setsToSketch, sketchKey } from '../../shared/policy/compile.js';
 import { DifferencingLedger } from '../../shared/policy/differencing.js';
 import { type CandidateRow, decideBranch, defaultDominance, populationKey, setKeyOf, setTable } from '../../shared/policy/guard.js';
 import { decodeSketch, encodeSketch, type Sketch, sketchFromCells, sketchWidth } from '../../shared/policy/sketch.js';
@@ -159,12 +159,8 @@ async function prepareEngine(limits: EngineLimits, request: RunRequest, tables: 
         const widen = request.policy.mode === 'aggregate' && column.role === 'measure' && /^(HUGEINT|UHUGEINT|DECIMAL)/.test(type);
         return widen ? `CAST(${sqlIdentifier(column.name)} AS DOUBLE) AS ${sqlIdentifier(column.name)}` : sqlIdentifier(column.name);
       });
-      // A view reads the Parquet in place; hidden columns are simply not in it. In aggregate mode it
-      // also carries each row's position, so a join that repeats a row cannot weight it.
-      const aggregate = request.policy.mode === 'aggregate';
-      if (aggregate) columns.push(`file_row_number AS ${sqlIdentifier(rowIdColumn)}`);
-      const source = aggregate ? `read_parquet(${sqlString(file)}, file_row_number = true)` : `read_parquet(${sqlString(file)})`;
-      await engine.connection.run(`CREATE VIEW ${sqlIdentifier(table.name)} AS SELECT ${columns.join(', ')} FROM ${source}`);
+      // A view reads the Parquet in place; hidden columns are simply not in it.
+      await engine.connection.run(`CREATE VIEW ${sqlIdentifier(table.name)} AS SELECT ${columns.join(', ')} FROM read_parquet(${sqlString(file)})`);
     }
     for (const parameter of request.parameters) {
       await engine.connection.run(`SET VARIABLE ${sqlIdentifier(parameter.name)} = ${parameter.value}`);
@@ -246,31 +242,17 @@ async function runAggregateCell(context: CellContext, releases: Releases, index:
   try {
     for (const [branchIndex, branch] of compiled.branches.entries()) {
       for (const statement of branch.setup) await connection.run(statement);
-      const statColumns = branch.stats.flatMap((stat) => [stat.people, stat.nonZero ?? 'NULL', stat.total ?? 'NULL', stat.top ?? 'NULL'].map((column) => (column === 'NULL' ? 'NULL' : sqlIdentifier(column))));
-      const groupColumns = Array.from({ length: branch.groupCount }, (_unused, index) => `CAST(${sqlIdentifier(`${reservedPrefix}g${index}`)} AS VARCHAR)`);
-      const statRows = (await connection.runAndReadAll(`SELECT ${[sqlIdentifier(`${reservedPrefix}row`), ...statColumns, ...groupColumns].join(', ')} FROM ${branch.raw} ORDER BY 1`)).getRowsJson();
-      const rows: CandidateRow[] = statRows.map((row) => {
-        const stats = branch.tables.map((_table, t) =>
-          branch.terms.map((_term, term) => {
-            const at = 1 + branch.stats.findIndex((stat) => stat.table === t && stat.term === term) * 4;
-            const top = row[at + 3];
-            return {
-              people: Number(row[at] ?? 0),
-              nonZero: row[at + 1] === null || row[at + 1] === undefined ? null : Number(row[at + 1]),
-              total: row[at + 2] === null || row[at + 2] === undefined ? null : Number(row[at + 2]),
-              top: Array.isArray(top) ? top.map(Number) : null,
-            };
-          }),
-        );
-        return { row: Number(row[0]), key: JSON.stringify(row.slice(1 + statColumns.length)), stats };
-      });
-      const sketches = await readSketches(connection, branch.sketches, rows, releases.width);
+      const { rows, population } = await readStatistics(connection, branch);
+      const sets = setsToSketch(branch.tables.length, branch.terms.length, population);
+      const sketched = new Set(sets.map((set) => `${set.term ?? -1}:${set.table}:${set.kind}`));
+      const sketches = await readSketches(connection, branch.sketches(sets), sketched, rows, population, releases.width);
+      for (const statement of branch.release) await connection.run(statement);
       const withheld = decideBranch(
         {
           tables: branch.tables,
           termCount: branch.terms.length,
           rows,
-          sketch: (row, term, table, kind) => sketches.get(`${row}:${term}:${table}:${kind}`),
+          sketch: (row, term, table, kind) => sketches.get(sketchKey(sketched, row, term, table, kind)),
           family: `${populationKey(branch.population)}:${index}:${branchIndex}`,
           lineage: branch.terms.map((term) => [...new Set(term.args.flatMap((arg) => arg.lineage))].sort()),
         },
@@ -290,8 +272,48 @@ async function runAggregateCell(context: CellContext, releases: Releases, index:
   }
 }
 
-/** Reads the sketches of every candidate set, keyed "row:term:table:kind"; sizes come from the statistics. */
-async function readSketches(connection: DuckDBConnection, sql: string, rows: readonly CandidateRow[], width: number): Promise<Map<string, Sketch>> {
+/** Reads raw's statistics: the candidates for guard.ts, and each row's population for choosing the sets to sketch. */
+async function readStatistics(connection: DuckDBConnection, branch: CompiledBranch): Promise<{ rows: CandidateRow[]; population: PopulationStats[] }> {
+  const column = (name: string | null): string => (name === null ? 'NULL' : sqlIdentifier(name));
+  const tableColumns = branch.tables.flatMap((_table, t) => [`${reservedPrefix}pop${t}`, `${reservedPrefix}rall${t}`].map(column));
+  const termColumns = branch.stats.flatMap((stat) => [stat.people, stat.nonZero, stat.total, stat.top, stat.rows].map(column));
+  const groupColumns = Array.from({ length: branch.groupCount }, (_unused, index) => `CAST(${sqlIdentifier(`${reservedPrefix}g${index}`)} AS VARCHAR)`);
+  const read = (await connection.runAndReadAll(`SELECT ${[sqlIdentifier(`${reservedPrefix}row`), ...tableColumns, ...termColumns, ...groupColumns].join(', ')} FROM ${branch.raw} ORDER BY 1`)).getRowsJson();
+  const numberOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
+  const rows: CandidateRow[] = [];
+  const population: PopulationStats[] = [];
+  for (const row of read) {
+    const termAt = (t: number, term: number): number => 1 + tableColumns.length + branch.stats.findIndex((stat) => stat.table === t && stat.term === term) * 5;
+    const stats = branch.tables.map((_table, t) =>
+      branch.terms.map((_term, term) => {
+        const at = termAt(t, term);
+        const top = row[at + 3];
+        return { people: Number(row[at] ?? 0), nonZero: numberOrNull(row[at + 1]), total: numberOrNull(row[at + 2]), top: Array.isArray(top) ? top.map(Number) : null };
+      }),
+    );
+    rows.push({ row: Number(row[0]), key: JSON.stringify(row.slice(1 + tableColumns.length + termColumns.length)), stats });
+    population.push({
+      population: branch.tables.map((_table, t) => ({ people: Number(row[1 + 2 * t] ?? 0), rows: Number(row[2 + 2 * t] ?? 0) })),
+      terms: branch.tables.map((_table, t) =>
+        branch.terms.map((_term, term) => {
+          const at = termAt(t, term);
+          return { people: Number(row[at] ?? 0), nonZero: numberOrNull(row[at + 1]), rows: Number(row[at + 4] ?? 0) };
+        }),
+      ),
+    });
+  }
+  return { rows, population };
+}
+
+/** Reads the sketches of the sets asked for, keyed "row:term:table:kind" (term −1: the population); sizes come from the statistics. */
+async function readSketches(
+  connection: DuckDBConnection,
+  sql: string,
+  sketched: ReadonlySet<string>,
+  rows: readonly CandidateRow[],
+  population: readonly PopulationStats[],
+  width: number,
+): Promise<Map<string, Sketch>> {
   const cells = new Map<string, { cell: number; count: number; idSum: string; checkSum: string }[]>();
   for (const row of (await connection.runAndReadAll(sql)).getRowsJson()) {
     if (row[0] === null) continue;
@@ -301,17 +323,21 @@ async function readSketches(connection: DuckDBConnection, sql: string, rows: rea
     cells.set(key, list);
   }
   const sketches = new Map<string, Sketch>();
-  for (const row of rows) {
+  rows.forEach((row, index) => {
+    const stats = population[index];
+    stats?.population.forEach((people, table) => {
+      for (const kind of ['n', 'r'] as const) sketches.set(`${row.row}:-1:${table}:${kind}`, sketchFromCells(width, people.people, cells.get(`${row.row}:-1:${table}:${kind}`) ?? []));
+    });
     row.stats.forEach((terms, table) =>
-      terms.forEach((stats, term) => {
-        for (const [kind, size] of [['n', stats.people], ['r', stats.people], ['z', stats.nonZero]] as const) {
-          if (size === null) continue;
+      terms.forEach((termStats, term) => {
+        for (const [kind, size] of [['n', termStats.people], ['r', termStats.people], ['z', termStats.nonZero]] as const) {
           const key = `${row.row}:${term}:${table}:${kind}`;
+          if (size === null || !sketched.has(`${term}:${table}:${kind}`)) continue;
           sketches.set(key, sketchFromCells(width, size, cells.get(key) ?? []));
         }
       }),
     );
-  }
+  });
   return sketches;
 }
 

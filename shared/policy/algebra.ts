@@ -82,17 +82,18 @@ export interface Binding {
   readonly columns: ReadonlyMap<string, BoundColumn>;
   /** Protected table → SQL of its privacy unit in this binding's rows (NULL where no one of it is behind a row). */
   readonly units: ReadonlyMap<string, string>;
-  /** Room table → SQL of the identity of its row behind this binding's rows (a join can repeat a row). */
-  readonly rowIds: ReadonlyMap<string, string>;
 }
-
-/** The hidden column of every table's view in aggregate mode: the row's position in its file. */
-export const rowIdColumn = '__cr_rowid';
 
 /** A FROM clause: its SQL and its bindings. */
 export interface Source {
   readonly sql: string;
   readonly bindings: readonly Binding[];
+  /**
+   * Protected tables whose privacy units are equal on every row (an inner join on the units, of
+   * one type that compares exactly): they have the same people in every group, so one count of
+   * people serves them all.
+   */
+  readonly sameUnits?: readonly (readonly [string, string])[];
 }
 
 // ---- Aggregates and outputs ---------------------------------------------------------------------
@@ -119,12 +120,6 @@ export interface Term {
   /** `count`: rows with the argument present; `value`: sums and moments (non-zero contributors counted too). */
   readonly family: 'count' | 'value';
   readonly position: string | undefined;
-  /**
-   * Sums and moments where a join can repeat rows: the identity of the rows whose values the term
-   * takes (the argument's own table). Each such row counts once, so no one can weight a person's
-   * value by joining it to many made-up rows. Null for counts and when nothing repeats.
-   */
-  readonly dedupe: string | null;
 }
 
 /** An output-level expression: SQL over the group keys (`__cr_g<i>`) and terms (`__cr_v<i>`), and the terms it uses. */

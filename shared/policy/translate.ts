@@ -18,7 +18,6 @@ import {
   type PolicyContext,
   type PolicyProblem,
   type PolicyTable,
-  rowIdColumn,
   type Scalar,
   type Source,
   type Term,
@@ -351,8 +350,7 @@ export class Translator {
       unitMap.set(table.name, `${qualifier}.${sqlIdentifier(shown)}`);
     }
     const renamed = renames.length === 0 ? '' : `(${renames.map(sqlIdentifier).join(', ')})`;
-    const rowIds = new Map([[table.name, `${qualifier}.${sqlIdentifier(rowIdColumn)}`]]);
-    return { sql: `${sqlIdentifier(table.name)} AS ${qualifier}${renamed}`, bindings: [{ alias: alias.toLowerCase(), columns, units: unitMap, rowIds }] };
+    return { sql: `${sqlIdentifier(table.name)} AS ${qualifier}${renamed}`, bindings: [{ alias: alias.toLowerCase(), columns, units: unitMap }] };
   }
 
   private join(value: Node, ctes: ReadonlyMap<string, CteDefinition>): Source & { unitEqualities: [string, string][] } {
@@ -394,16 +392,21 @@ export class Translator {
       }
     }
     const unitEqualities: [string, string][] = [...left.unitEqualities, ...right.unitEqualities];
+    const sameUnits: (readonly [string, string])[] = [...(left.sameUnits ?? []), ...(right.sameUnits ?? [])];
     const conditions = pairs.map(([a, b]) => {
       const reason = joinPair(a.meaning, b.meaning);
       if (reason !== null) this.refuse(value, reason);
-      if (a.meaning.kind === 'unit' && b.meaning.kind === 'unit' && a.meaning.table !== null && b.meaning.table !== null) unitEqualities.push([a.meaning.table, b.meaning.table]);
       const sameType = a.meaning.type !== undefined && a.meaning.type === b.meaning.type;
+      if (a.meaning.kind === 'unit' && b.meaning.kind === 'unit' && a.meaning.table !== null && b.meaning.table !== null) {
+        unitEqualities.push([a.meaning.table, b.meaning.table]);
+        // Floating-point units compare equal where their text differs (0.0 and -0.0): not shared.
+        if (joinType === 'INNER' && sameType && !/^(FLOAT|DOUBLE|REAL)/.test(a.meaning.type ?? '')) sameUnits.push([a.meaning.table, b.meaning.table]);
+      }
       // Different (or unknown) types compare as text: an implicit cast could fail on one value.
       return sameType ? `${a.sql} = ${b.sql}` : `TRY_CAST(${a.sql} AS VARCHAR) = TRY_CAST(${b.sql} AS VARCHAR)`;
     });
     const sql = `${left.sql} ${joinType === 'LEFT' ? 'LEFT JOIN' : 'JOIN'} ${right.sql} ON ${conditions.join(' AND ')}`;
-    return { sql, bindings: [...left.bindings, ...right.bindings], unitEqualities };
+    return { sql, bindings: [...left.bindings, ...right.bindings], unitEqualities, sameUnits };
   }
 
   private conjuncts(node: Node): Node[] {
@@ -462,7 +465,6 @@ export class Translator {
       columns.set(key, { sql: `${quoted}.${sqlIdentifier(shown)}`, meaning: { ...meaning, label: shown } });
     };
     const units = new Map<string, string>();
-    const rowIds = new Map<string, string>();
     let groupSql: string[] = [];
     if (!aggregating) {
       if (query['having'] !== null && query['having'] !== undefined) this.refuse(query, 'HAVING needs GROUP BY');
@@ -494,11 +496,6 @@ export class Translator {
           const column = this.fresh('u');
           items.push(`${unit} AS ${sqlIdentifier(column)}`);
           units.set(table, `${quoted}.${sqlIdentifier(column)}`);
-        }
-        for (const [table, rowId] of binding.rowIds) {
-          const column = this.fresh('ri');
-          items.push(`${rowId} AS ${sqlIdentifier(column)}`);
-          rowIds.set(table, `${quoted}.${sqlIdentifier(column)}`);
         }
       }
     } else {
@@ -544,16 +541,12 @@ export class Translator {
       items.push(`${unitSql} AS ${sqlIdentifier(column)}`);
       // Tables joined on the unit have the same people: one column serves them all.
       for (const binding of scope) for (const table of binding.units.keys()) units.set(table, `${quoted}.${sqlIdentifier(column)}`);
-      // Each row of the pre-aggregation is one (person, dimensions): its own identity for every table behind it.
-      const rowColumn = this.fresh('ri');
-      items.push(`row_number() OVER () AS ${sqlIdentifier(rowColumn)}`);
-      for (const binding of scope) for (const table of binding.rowIds.keys()) rowIds.set(table, `${quoted}.${sqlIdentifier(rowColumn)}`);
     }
     if (renames.length > columns.size) this.refuse(at, `${alias} names more columns than its query has`);
     const whereSql = where === null ? '' : ` WHERE ${where.sql}`;
     const groupBy = groupSql.length === 0 ? '' : ` GROUP BY ${groupSql.join(', ')}`;
     const sql = `(SELECT ${items.join(', ')} FROM ${source.sql}${whereSql}${groupBy}) AS ${quoted}`;
-    return { sql, binding: { alias: alias.toLowerCase(), columns, units, rowIds } };
+    return { sql, binding: { alias: alias.toLowerCase(), columns, units } };
   }
 
   /** An aggregate inside a per-person pre-aggregation: any allowed aggregate of that person's rows. */
@@ -775,23 +768,23 @@ export class Translator {
       if (reason !== null) this.refuse(node['filter'], reason);
     }
     const distinct = node['distinct'] === true;
-    // Counts keep SQL's meaning over a join (rows of the join): a weight one table's rows give
-    // another's people shows in the dominance rules, and values below are counted once per row.
-    if (name === 'count_star') return { fn: 'count_star', args: [], distinct: false, filter, family: 'count', position, dedupe: null };
+    // Counts and values keep SQL's meaning over a join (rows of the join): a weight one table's rows
+    // give another's people shows in every person's share (dominance) and in their row counts (r sets).
+    if (name === 'count_star') return { fn: 'count_star', args: [], distinct: false, filter, family: 'count', position };
     const args = children.map((child) => this.scalar(child, scope, 'argument'));
     for (const arg of args) if (arg.kind === 'hidden') this.refuse(node, `column ${arg.columns.join(', ')} is hidden`);
     if (name === 'count') {
       if (args.length !== 1) this.refuse(node, 'count takes one column or *');
       const reason = countArgument(args[0] as Scalar, distinct);
       if (reason !== null) this.refuse(node, reason);
-      return { fn: 'count', args, distinct, filter, family: 'count', position, dedupe: null };
+      return { fn: 'count', args, distinct, filter, family: 'count', position };
     }
     if (distinct) this.refuse(node, `DISTINCT is only allowed in count, not in ${name}`);
     for (const arg of args) {
       const reason = valueArgument(name, arg);
       if (reason !== null) this.refuse(node, reason);
     }
-    return { fn: name, args, distinct: false, filter, family: 'value', position, dedupe: dedupeOf(scope, args) };
+    return { fn: name, args, distinct: false, filter, family: 'value', position };
   }
 
   // ---- Row-level expressions ----------------------------------------------------------------------
@@ -995,22 +988,6 @@ export class Translator {
 }
 
 // ---- Helpers --------------------------------------------------------------------------------------
-
-/**
- * The identity of the rows a sum or moment takes its values from, where the FROM clause can repeat
- * rows (it reads more than one table): the rows of the tables its arguments come from. Null when
- * the FROM reads one table, whose rows are never repeated.
- */
-function dedupeOf(scope: readonly Binding[], args: readonly Scalar[]): string | null {
-  const rowIds = new Map<string, string>();
-  for (const binding of scope) for (const [table, sql] of binding.rowIds) if (!rowIds.has(table)) rowIds.set(table, sql);
-  if (rowIds.size <= 1) return null;
-  const tables = [...new Set(args.flatMap((arg) => arg.lineage.map((source) => source.slice(0, source.lastIndexOf('.')))))].filter((table) => rowIds.has(table)).sort();
-  const people = scope.flatMap((binding) => [...binding.units.keys()]);
-  const chosen = tables.length > 0 ? tables : [people[0] ?? ([...rowIds.keys()][0] as string)];
-  const ids = chosen.map((table) => rowIds.get(table) as string);
-  return ids.length === 1 ? (ids[0] as string) : `[${ids.join(', ')}]`;
-}
 
 /** The most sensitive kind among parts: hidden > unit > key > measure > dimension > constant. */
 function combineKinds(parts: readonly Scalar[]): Kind {

@@ -9,6 +9,9 @@
 //
 // CLEANROOM_BENCH_RUN_ROWS: comma-separated sizes (default 1000000,10000000).
 // CLEANROOM_BENCH_RUN_ROUNDS: rounds per size (default 2).
+// CLEANROOM_BENCH_RUN_MEMORY: DuckDB's memory limit on both sides (default 4GB): neither may spill
+// (decrypted rows never touch disk), and counting the people of 10M-row tables needs more than the
+// worker's default 2GB.
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -22,6 +25,10 @@ const sizes = (process.env['CLEANROOM_BENCH_RUN_ROWS'] ?? '1000000,10000000').sp
 const rounds = Number(process.env['CLEANROOM_BENCH_RUN_ROUNDS'] ?? '2');
 if (sizes.some((size) => !Number.isSafeInteger(size) || size < 1000)) throw new Error('CLEANROOM_BENCH_RUN_ROWS must be whole numbers ≥ 1000');
 if (!Number.isSafeInteger(rounds) || rounds < 1) throw new Error('CLEANROOM_BENCH_RUN_ROUNDS must be a whole number');
+const memoryLimit = process.env['CLEANROOM_BENCH_RUN_MEMORY'] ?? '4GB';
+if (!/^\d+(MB|GB)$/.test(memoryLimit)) throw new Error('CLEANROOM_BENCH_RUN_MEMORY must look like 512MB or 4GB');
+// The worker core starts reads its limit from here (electron/worker/main.ts).
+process.env['CLEANROOM_WORKER_MEMORY_LIMIT'] = memoryLimit;
 
 const literal = (text: string): string => `'${text.replaceAll("'", "''")}'`;
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
@@ -74,7 +81,7 @@ function plainRun(sql: string): Promise<{ ms: number; peak: number | null; rows:
   const script = `
     const { DuckDBInstance } = require('@duckdb/node-api');
     (async () => {
-      const instance = await DuckDBInstance.create(':memory:', { threads: '2', memory_limit: '2GB', temp_directory: '' });
+      const instance = await DuckDBInstance.create(':memory:', { threads: '2', memory_limit: ${JSON.stringify(memoryLimit)}, temp_directory: '' });
       const connection = await instance.connect();
       process.send({ ready: true });
       process.once('message', async () => {
@@ -219,7 +226,7 @@ async function main(): Promise<void> {
     'rows'.padStart(9),
   );
   for (const line of lines) console.log(line);
-  console.log('plain: DuckDB over the plain Parquet files in its own process; cleanroom: run.start → job done (decrypt, lock down, policy, k-suppression, store, sign). Target ≤ 1.50x at 10M rows.');
+  console.log(`plain: DuckDB over the plain Parquet files in its own process; cleanroom: run.start → job done (decrypt, lock down, policy, k-suppression, store, sign). Both with memory_limit ${memoryLimit}. Target ≤ 1.50x at 10M rows.`);
   console.log('vs k-plain: against plain DuckDB running the same query plus count(DISTINCT privacy unit) per protected table (what the old k-guard added).');
 }
 

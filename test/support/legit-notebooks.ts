@@ -946,8 +946,8 @@ export const legitNotebooks: readonly LegitNotebook[] = [
       aggregate(
         {
           select: ['a.age_band', '{0} AS admissions', '{1} AS patients', '{2} AS with_plan', '{3} AS mean_premium'],
-          // avg over the join takes each member's premium once (members has one row per patient).
-          terms: [count(), countDistinct('a.patient_id'), { fn: 'count', args: ['m.plan'] }, { ...agg('avg', 'm.premium'), distinctBy: 'm.patient_id' }],
+          // avg over the join weighs each member's premium by their admissions, as SQL does.
+          terms: [count(), countDistinct('a.patient_id'), { fn: 'count', args: ['m.plan'] }, agg('avg', 'm.premium')],
           from: 'admissions a LEFT JOIN members m ON a.patient_id = m.patient_id',
           where: "NOT a.readmitted AND (a.region = 'east' OR a.age_band = '18-30')",
           groupBy: ['a.age_band'],

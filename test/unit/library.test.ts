@@ -15,7 +15,7 @@ import {
   splitSqlStatements,
 } from '../../shared/library.js';
 import { analyseCell, type PolicyContext, type PolicyProblem } from '../../shared/policy.js';
-import { compileCell } from '../../shared/policy/compile.js';
+import { compileCell, setsToSketch } from '../../shared/policy/compile.js';
 import { stringifySqlTree } from '../../shared/policy/tree.js';
 import { closeSqlTrees, sqlTree } from '../support/sql-tree.js';
 
@@ -299,7 +299,7 @@ const reasonOnly = (problem: PolicyProblem): string => problem.reason;
 /** Everything the worker would run for an aggregate cell. */
 function compiled(cell: Parameters<typeof compileCell>[0]): string[] {
   const result = compileCell(cell, { prefix: '__cr_c0_', k: 5, salt: '00', width: 32 });
-  return [...result.branches.flatMap((branch) => [...branch.setup, branch.sketches]), result.output(cell.columns), ...result.cleanup];
+  return [...result.branches.flatMap((branch) => [...branch.setup, branch.sketches(setsToSketch(branch.tables.length, branch.terms.length, []))]), result.output(cell.columns), ...result.cleanup];
 }
 
 let renderer: Promise<{ instance: DuckDBInstance; connection: DuckDBConnection }> | undefined;

@@ -6,7 +6,7 @@ import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { after, before, describe, it } from 'node:test';
 import { analyseCell, type PolicyContext } from '../../shared/policy.js';
 import { type AlgebraCell } from '../../shared/policy/algebra.js';
-import { compileCell } from '../../shared/policy/compile.js';
+import { compileCell, setsToSketch } from '../../shared/policy/compile.js';
 import { closeSqlTrees, sqlTree } from '../support/sql-tree.js';
 
 const tables: PolicyContext['tables'] = [
@@ -158,7 +158,7 @@ describe('policy algebra: the compiled SQL runs', () => {
     try {
       for (const branch of compiled.branches) {
         for (const statement of branch.setup) await connection.run(statement);
-        await connection.runAndReadAll(branch.sketches);
+        await connection.runAndReadAll(branch.sketches(setsToSketch(branch.tables.length, branch.terms.length, [])));
       }
       const reader = await connection.runAndReadAll(compiled.output(cell.columns));
       return reader.getRowObjectsJson() as Record<string, unknown>[];
@@ -192,6 +192,42 @@ describe('policy algebra: the compiled SQL runs', () => {
         ['N', 4, 4],
         ['W', 2, 2],
       ]);
+    } finally {
+      for (const statement of compiled.cleanup) await connection.run(statement);
+    }
+  });
+
+  it('shares a population sketch only with sets that equal it, and sketches the rest on their own', async () => {
+    // count(*) and sum(cost) reach everyone (every cost is non-zero); the FILTER keeps the North's
+    // six people only, of thirteen.
+    const cell = await accepted("SELECT count(*) AS stays, count(*) FILTER (WHERE region = 'N') AS northern_stays, sum(cost) AS total FROM admissions");
+    const compiled = compileCell(cell, { prefix: '__cr_c2_', k: 2, salt: 'ab', width: 32 });
+    const branch = compiled.branches[0];
+    assert.ok(branch !== undefined);
+    try {
+      for (const statement of branch.setup) await connection.run(statement);
+      const stat = (term: number) => branch.stats.find((entry) => entry.term === term) as NonNullable<(typeof branch.stats)[number]>;
+      const read = await connection.runAndReadAll(
+        `SELECT "__cr_pop0", "__cr_rall0", ${[0, 1, 2].flatMap((term) => [stat(term).people, stat(term).nonZero ?? 'NULL', stat(term).rows].map((column) => (column === 'NULL' ? column : `"${column}"`))).join(', ')} FROM ${branch.raw} ORDER BY "__cr_row"`,
+      );
+      const population = read.getRowsJson().map((row) => ({
+        population: [{ people: Number(row[0]), rows: Number(row[1]) }],
+        terms: [[0, 1, 2].map((term) => ({ people: Number(row[2 + term * 3]), nonZero: row[3 + term * 3] === null ? null : Number(row[3 + term * 3]), rows: Number(row[4 + term * 3]) }))],
+      }));
+      const sets = setsToSketch(1, 3, population);
+      // Only the filtered count has sets of its own: fewer people (n, r). The sum's non-zero people are everyone.
+      assert.deepEqual(
+        sets.map((set) => `${set.term ?? 'population'}:${set.kind}`),
+        ['population:n', 'population:r', '1:n', '1:r'],
+      );
+      // Sharing is exact: sketching count(*)'s and sum(cost)'s own sets gives the population's cells.
+      const cellsOf = async (term: number | null, kind: 'n' | 'r' | 'z'): Promise<string> =>
+        JSON.stringify((await connection.runAndReadAll(`SELECT row, cell, count, ids, checks FROM (${branch.sketches([{ table: 0, term, kind }])}) ORDER BY row, cell`)).getRowsJson());
+      assert.equal(await cellsOf(0, 'n'), await cellsOf(null, 'n'));
+      assert.equal(await cellsOf(0, 'r'), await cellsOf(null, 'r'));
+      assert.equal(await cellsOf(2, 'z'), await cellsOf(null, 'n'));
+      // …and a set that differs from the population has different cells.
+      assert.notEqual(await cellsOf(1, 'n'), await cellsOf(null, 'n'));
     } finally {
       for (const statement of compiled.cleanup) await connection.run(statement);
     }

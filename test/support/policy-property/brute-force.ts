@@ -71,8 +71,7 @@ export class BruteForce {
   ): Promise<BruteForce> {
     const instance = await DuckDBInstance.create(':memory:', { threads: '1' });
     const setup = await instance.connect();
-    // Each row with an id (__rid), as aggregate mode's views have one: see dedupReference in query.ts.
-    for (const table of tables) await setup.run(`CREATE TABLE ${ident(`__all_${table.name}`)} AS SELECT *, row_number() OVER () AS __rid FROM read_parquet(${literal(table.plainFile)})`);
+    for (const table of tables) await setup.run(`CREATE TABLE ${ident(`__all_${table.name}`)} AS SELECT * FROM read_parquet(${literal(table.plainFile)})`);
     setup.closeSync();
     const connections: DuckDBConnection[] = [];
     // `parallel` connections for the brute force, and one more for screening (syntax trees,
