@@ -1,7 +1,8 @@
 // A room's state, derived from the union of its members' feeds: order-free and idempotent.
 //
-// Rules (mergeEntries refuses what breaks them; deriveRoomState applies the same checks, so the
-// state is a function of the set of entries alone, never of the order they arrived in):
+// Rules (mergeEntries refuses what breaks a feed rule and settles what breaks a content rule, see
+// "Feed rules and settlement"; deriveRoomState applies the same checks, so the state is a function
+// of the set of entries alone, never of the order they arrived in):
 // - Every entry is checked against signedEntrySchema (inputs come off disk and out of packets),
 //   must name this room, and must carry its author's valid signature. Entries dated more than a
 //   day after `now` are refused: a member cannot pin their entries to the end of everyone's log.
@@ -17,21 +18,24 @@
 //   (everyone else; naming the amendment that added them, if any); room.joined appears only
 //   there, and for initial members must be dated no later than the invitation expiry. Nothing
 //   is accepted after an author's room.left.
-// - amendment.proposed (its entry id is the amendment id) adds members that are not members yet.
-//   It needs amendment.signed from every member joined when it was proposed, by the log order
-//   below, except those who have left since; the proposal counts as the proposer's signature.
-//   Once every one has signed, it is accepted and its members are invited.
+// - amendment.proposed (its entry id is the amendment id) adds people who are not members of the
+//   definition. It needs amendment.signed from every member joined when it was proposed, by the
+//   log order below, except those who have left since; the proposal counts as the proposer's
+//   signature. Once every one has signed, it is accepted and its members are invited. Amendments
+//   accepted meanwhile may have added the same people: someone already added is not added twice,
+//   someone with a member's box key is not added, and an alias shared with a member is noted.
 // - Room status: pending until every initial member has joined, then active; expired while
 //   still pending after the invitation expiry; closed once someone has left and fewer than two
 //   members remain joined.
 // - asset.added: the room is active at the entry's time; descriptor.owner is the author and
 //   descriptor.room this room; table column names are unique (case-insensitive); a private volume
-//   lists no files. Names are unique per room: when two members add the same name, the one first
-//   in log order stands and the other is refused ("an asset named X already exists"). The asset
-//   id is hashCanonical(descriptor) and may be added once.
+//   lists no files. The asset id is hashCanonical(descriptor) and may be added once. Names are
+//   unique per room: when two members add the same name offline, the one first in log order keeps
+//   it and each later one is renamed `<name>_<first 8 hex of its id>` (see settlement below).
 // - snapshot.added: the room is active; snapshot.room is this room and snapshot.author the
 //   author; the runner and recipients are members who have not left by the entry's time; every
-//   referenced asset is in the room with exactly that id, payload hash, name, kind and owner; each
+//   referenced asset is in the room with exactly that id, payload hash, kind and owner, under its
+//   descriptor's name or its renamed form, and no two references share a name; each
 //   `-- library` the notebook names is a referenced volume; the notebook reads back from its own
 //   text unchanged; a snapshot id may be added once.
 // - approval.granted: names a snapshot of this room, for that snapshot's runner, expiring after
@@ -46,10 +50,26 @@
 // - output.released: one per run, by that run's runner, for a succeeded run; its outputs are
 //   exactly the receipt's (name, hash, rows), its recipients exactly the snapshot's recipients
 //   other than the runner, with one sealed key each.
-// - An entry whose snapshot or asset has not arrived yet is refused for now and accepted when a
-//   later packet brings both (packets carry whole feeds). A name clash between two homes that
-//   added assets offline is settled by log order in every home; as for any refused entry, the
-//   loser's later entries are refused too, so core must check names before it appends.
+// - Feed rules and settlement. The rules above split in two. Feed rules (schema, signature, room,
+//   date, chain, membership, first entry, room.left last, amendment shape) decide which entries
+//   are stored: breaking one refuses the entry and the rest of its author's feed, and an honest
+//   home never signs such an entry. Content rules (asset.added … output.released) and clashes
+//   between amendments are *settled* instead: the entry stays in the feed (so its author's later
+//   entries stand), and its effect is set aside, renamed, or noted, with the reason in the log
+//   (LogItem.settlement) of every home. Members working offline meet these as ordinary conflicts:
+//   two assets with one name, a snapshot naming a runner who left meanwhile, an approval for a
+//   room that closed. Only equivocation stays a security alert.
+// - Why settlement is deterministic: the stored set is the same in every home that has seen the
+//   same packets (feed rules do not depend on which entries arrived first; equivocation aside),
+//   membership is found from that set by the fixpoint below, and content is then applied in
+//   layers (assets, snapshots, approvals, revocations, runs, releases), each layer in log order.
+//   Each kind only refers to kinds in earlier layers, so an approval dated before its snapshot by
+//   a slow clock still applies, and nothing depends on arrival order or on this machine's clock.
+// - Why renaming is safe: a snapshot pins each asset by id (the descriptor's hash) and payload
+//   hash, under the SQL name it was written with (its descriptor name or the renamed form, both
+//   fixed by the asset itself), and an approval names the snapshot's hash. A rename changes only
+//   how new notebooks and the UI refer to the asset; it cannot make an approval or a run apply to
+//   other content.
 // - Status (snapshotStatus): each member who has not left is the author (adding counts as their
 //   approval), or approved / expired / revoked / used-up / missing by their latest grant. It can
 //   run when every other member has approved and each referenced asset's key is in a valid grant
@@ -91,9 +111,26 @@ export interface Equivocation {
   readonly incoming: SignedEntry;
 }
 
+/**
+ * How an ordinary conflict was settled for one stored entry: its effect set aside (`set-aside`),
+ * its asset given another name (`renamed`), or applied with a note (`noted`). The text is what the
+ * room's log shows, the same in every home.
+ */
+export interface Settlement {
+  readonly kind: 'set-aside' | 'renamed' | 'noted';
+  readonly text: string;
+}
+
+export interface SettledEntry {
+  readonly entry: SignedEntry;
+  readonly settlement: Settlement;
+}
+
 export interface MergeResult {
   /** New, valid entries, in an order that keeps every author's chain intact. Store these. */
   readonly accepted: readonly SignedEntry[];
+  /** Accepted entries whose effect was settled (set aside, renamed or noted): stored all the same. */
+  readonly settled: readonly SettledEntry[];
   /** Entries already known (same id): ignored. */
   readonly ignored: number;
   /** Invalid entries: not stored. */
@@ -178,6 +215,8 @@ interface AmendmentFold {
   readonly required: readonly string[];
   readonly signedBy: string[];
   accepted: boolean;
+  /** How additions that clashed with members accepted meanwhile were settled (log text). */
+  readonly notes: string[];
 }
 
 interface Fold {
@@ -215,6 +254,18 @@ function foldEntries(definition: RoomDefinition, ordered: readonly Candidate[]):
     for (const ref of amendment.addMembers) {
       // Two concurrent amendments may add the same person; the first accepted adds them.
       if (fold.memberKeys.has(ref.signPublicKey)) continue;
+      // Amendments proposed offline at once may also add two people who clash. A shared box key
+      // would let one read what is sealed to the other, so the later one is not added; a shared
+      // alias is only confusing, so both are added and the log says so.
+      const current = fold.members.map((member) => member.ref);
+      const clash = current.find((member) => member.boxPublicKey === ref.boxPublicKey);
+      if (clash !== undefined) {
+        amendment.notes.push(`${ref.alias} was not added: ${clash.alias} already has the same box key`);
+        continue;
+      }
+      if (current.some((member) => member.alias.toLowerCase() === ref.alias.toLowerCase())) {
+        amendment.notes.push(`two members are now called “${ref.alias}”: compare their sharing identifiers`);
+      }
       fold.members.push({ ref, addedBy: amendment.id });
       fold.memberKeys.add(ref.signPublicKey);
     }
@@ -237,7 +288,7 @@ function foldEntries(definition: RoomDefinition, ordered: readonly Candidate[]):
         const required = fold.members
           .map((member) => member.ref.signPublicKey)
           .filter((key) => fold.status.get(key) === 'joined' || key === author);
-        const amendment: AmendmentFold = { id: candidate.id, proposedBy: author, addMembers: body.addMembers, required, signedBy: [author], accepted: false };
+        const amendment: AmendmentFold = { id: candidate.id, proposedBy: author, addMembers: body.addMembers, required, signedBy: [author], accepted: false, notes: [] };
         fold.amendments.set(candidate.id, amendment);
         acceptIfComplete(amendment);
         break;
@@ -263,6 +314,8 @@ export interface AssetState {
   /** hashCanonical(descriptor): what snapshots reference. */
   readonly id: string;
   readonly descriptor: AssetDescriptor;
+  /** The name the room knows it by: descriptor.name, or renamedAssetName(…) when another asset had it first. */
+  readonly name: string;
   readonly owner: string;
   readonly addedAt: string;
   /** Id of the asset.added entry. */
@@ -358,14 +411,23 @@ const emptyContent = (): Content => ({
   releases: new Map(),
 });
 
-/** Records a valid entry's asset, snapshot or approval. Entries of other kinds change nothing. */
-function applyContent(content: Content, candidate: Candidate): void {
+/**
+ * The name a later asset gets when an earlier one has its descriptor's name: fixed by the asset
+ * itself (its id), so it never changes whatever arrives later, and still a valid asset name.
+ */
+export function renamedAssetName(name: string, assetId: string): string {
+  return `${name.slice(0, 54)}_${assetId.slice(0, 8)}`;
+}
+
+/** Records a valid entry's asset (under `assetName`), snapshot or approval. Entries of other kinds change nothing. */
+function applyContent(content: Content, candidate: Candidate, assetName?: string): void {
   const { author, at, body } = candidate.signed.entry;
   switch (body.type) {
     case 'asset.added': {
       const id = hashCanonical(body.descriptor);
-      content.assets.set(id, { id, descriptor: body.descriptor, owner: author, addedAt: at, entry: candidate.id });
-      content.assetNames.set(body.descriptor.name, id);
+      const name = assetName ?? body.descriptor.name;
+      content.assets.set(id, { id, descriptor: body.descriptor, name, owner: author, addedAt: at, entry: candidate.id });
+      content.assetNames.set(name, id);
       break;
     }
     case 'snapshot.added': {
@@ -426,7 +488,6 @@ function assetAddedProblem(roomId: string, candidate: Candidate, descriptor: Ass
   if (inactive !== null) return inactive;
   const id = hashCanonical(descriptor);
   if (content.assets.has(id)) return 'this asset was already added';
-  if (content.assetNames.has(descriptor.name)) return `an asset named ${descriptor.name} already exists`;
   if (descriptor.kind === 'table') {
     const names = new Set<string>();
     for (const column of descriptor.columns) {
@@ -455,13 +516,19 @@ function snapshotAddedProblem(roomId: string, candidate: Candidate, snapshot: Sn
     recipients.add(recipient);
   }
   const referenced = new Set<string>();
+  const sqlNames = new Set<string>();
   for (const ref of snapshot.assets) {
     if (referenced.has(ref.asset)) return `references asset ${ref.name} twice`;
     referenced.add(ref.asset);
+    if (sqlNames.has(ref.name)) return `references two assets named ${ref.name}`;
+    sqlNames.add(ref.name);
     const asset = content.assets.get(ref.asset);
     if (asset === undefined) return `references asset ${ref.name} which is not in this room`;
     if (asset.descriptor.payload.hash !== ref.payloadHash) return `references asset ${ref.name} whose payload hash differs`;
-    if (asset.descriptor.name !== ref.name || asset.descriptor.kind !== ref.kind || asset.owner !== ref.owner) {
+    // The snapshot's SQL may use the descriptor's name or its renamed form: both are fixed by the
+    // asset, so a snapshot valid once stays valid whatever arrives later.
+    const nameFits = ref.name === asset.descriptor.name || ref.name === renamedAssetName(asset.descriptor.name, asset.id);
+    if (!nameFits || asset.descriptor.kind !== ref.kind || asset.owner !== ref.owner) {
       return `references asset ${ref.name} with a name, kind or owner that differs from the room's`;
     }
   }
@@ -566,20 +633,26 @@ function outputReleasedProblem(candidate: Candidate, release: OutputRelease, con
 
 interface Evaluation {
   readonly definition: RoomDefinition | null;
-  /** Valid entries in log order. */
+  /** Valid entries (those the feed rules accept: stored, settled or not) in log order. */
   readonly valid: readonly Candidate[];
   /** Why each structurally sound but invalid entry was refused, by id. */
   readonly reasons: Map<string, string>;
+  /** The assets, snapshots, approvals, runs and releases the valid entries add. */
+  readonly content: Content;
+  /** How each settled valid entry was settled, by id. */
+  readonly settlements: Map<string, Settlement>;
 }
 
-/** Why `candidate` cannot be accepted given the entries already found valid, or null. */
+/**
+ * Why `candidate` breaks a feed rule given the entries already found valid, or null. Content rules
+ * are not checked here: they are settled afterwards (settleContent) without refusing the entry.
+ */
 function entryProblem(
   candidate: Candidate,
   creation: Candidate,
   fold: Fold,
   validByAuthorSeq: Map<string, Candidate>,
   presentAuthorSeq: Set<string>,
-  content: Content,
 ): string | null {
   const { entry } = candidate.signed;
   const { definition } = fold;
@@ -624,10 +697,9 @@ function entryProblem(
       return null;
     case 'amendment.proposed': {
       if (body.addMembers.length === 0) return 'the amendment adds no members';
-      return membersProblem(
-        body.addMembers,
-        fold.members.map((member) => member.ref),
-      );
+      // Checked against the definition's members only, which every home knows from the start;
+      // a clash with someone another amendment added meanwhile is settled when it is accepted.
+      return membersProblem(body.addMembers, definition.members);
     }
     case 'amendment.signed': {
       const amendment = fold.amendments.get(body.amendment);
@@ -640,18 +712,92 @@ function entryProblem(
       return null;
     }
     case 'asset.added':
-      return assetAddedProblem(entry.room, candidate, body.descriptor, fold, content);
     case 'snapshot.added':
-      return snapshotAddedProblem(entry.room, candidate, body.snapshot, fold, content, (key) => aliasIn(fold, key));
+    case 'approval.granted':
+    case 'approval.revoked':
+    case 'run.finished':
+    case 'output.released':
+      return null;
+  }
+}
+
+/** Content kinds in the order they are applied: each refers only to kinds before it. */
+const contentLayers = ['asset.added', 'snapshot.added', 'approval.granted', 'approval.revoked', 'run.finished', 'output.released'] as const;
+
+/** Why a valid entry's content cannot take effect, given what earlier layers and entries added, or null. */
+function contentProblem(roomId: string, candidate: Candidate, fold: Fold, content: Content): string | null {
+  const { body } = candidate.signed.entry;
+  switch (body.type) {
+    case 'asset.added':
+      return assetAddedProblem(roomId, candidate, body.descriptor, fold, content);
+    case 'snapshot.added':
+      return snapshotAddedProblem(roomId, candidate, body.snapshot, fold, content, (key) => aliasIn(fold, key));
     case 'approval.granted':
       return approvalGrantedProblem(candidate, body.approval, content);
     case 'approval.revoked':
       return approvalRevokedProblem(candidate, body.approval, content);
     case 'run.finished':
-      return runFinishedProblem(entry.room, candidate, body.run, body.receipt, fold, content);
+      return runFinishedProblem(roomId, candidate, body.run, body.receipt, fold, content);
     case 'output.released':
       return outputReleasedProblem(candidate, body.release, content);
+    default:
+      return null;
   }
+}
+
+/**
+ * Applies the content of valid entries (in log order) layer by layer, settling each conflict:
+ * an entry whose content breaks a rule is set aside, a second asset with a taken name is renamed,
+ * and a run that used an approval revoked before it was recorded is noted. Also notes the
+ * amendments whose additions clashed. A function of `valid` and `fold` alone.
+ */
+function settleContent(roomId: string, valid: readonly Candidate[], fold: Fold): { content: Content; settlements: Map<string, Settlement> } {
+  const content = emptyContent();
+  const settlements = new Map<string, Settlement>();
+  const aliasOf = (key: string): string => aliasIn(fold, key);
+  for (const amendment of fold.amendments.values()) {
+    if (amendment.notes.length > 0) settlements.set(amendment.id, { kind: 'noted', text: amendment.notes.join('; ') });
+  }
+  for (const layer of contentLayers) {
+    for (const candidate of valid) {
+      const { body } = candidate.signed.entry;
+      if (body.type !== layer) continue;
+      const problem = contentProblem(roomId, candidate, fold, content);
+      if (problem !== null) {
+        settlements.set(candidate.id, { kind: 'set-aside', text: `not applied: ${problem}` });
+        continue;
+      }
+      if (body.type === 'asset.added') {
+        const { name } = body.descriptor;
+        const holder = content.assets.get(content.assetNames.get(name) ?? '');
+        if (holder === undefined) {
+          applyContent(content, candidate);
+          continue;
+        }
+        const renamed = renamedAssetName(name, hashCanonical(body.descriptor));
+        if (content.assetNames.has(renamed)) {
+          settlements.set(candidate.id, { kind: 'set-aside', text: `not applied: assets named ${name} and ${renamed} already exist` });
+          continue;
+        }
+        applyContent(content, candidate, renamed);
+        settlements.set(candidate.id, { kind: 'renamed', text: `renamed ${renamed}: ${aliasOf(holder.owner)} added an asset named ${name} first` });
+        continue;
+      }
+      applyContent(content, candidate);
+      if (body.type === 'run.finished') {
+        // A revocation and a run can cross between homes: the runner ran before the revocation
+        // reached them. The run stands (its receipt is honest); the log says what crossed.
+        const crossed = body.receipt.receipt.approvals
+          .map((id) => content.approvals.get(id))
+          .filter((approval): approval is ApprovalFold => approval !== undefined && approval.revokedAt !== null && parseTime(approval.revokedAt) <= candidate.time);
+        if (crossed.length > 0) {
+          const who = listAliases([...new Set(crossed.map((approval) => aliasOf(approval.approver)))]);
+          settlements.set(candidate.id, { kind: 'noted', text: `ran on ${who}'s approval, revoked before this run was recorded: the revocation had not reached the runner` });
+        }
+      }
+    }
+  }
+  return { content, settlements };
 }
 
 /**
@@ -748,34 +894,31 @@ function evaluate(
   }
   if (creation === null || definition === null) {
     for (const candidate of candidates) if (!reasons.has(candidate.id)) reasons.set(candidate.id, "the room's creation entry is missing");
-    return { definition: null, valid: [], reasons, equivocations, structural, idsByIndex, duplicateIndexes };
+    return { definition: null, valid: [], reasons, content: emptyContent(), settlements: new Map(), equivocations, structural, idsByIndex, duplicateIndexes };
   }
 
   const validIds = new Set<string>();
   const validByAuthorSeq = new Map<string, Candidate>();
-  // Content grows entry by entry (not pass by pass), so of two clashing entries checked in the
-  // same pass only the first in log order is accepted.
-  const content = emptyContent();
   let valid: Candidate[] = [];
   for (let progress = true; progress; ) {
     progress = false;
     const fold = foldEntries(definition, valid);
     for (const candidate of candidates) {
       if (validIds.has(candidate.id) || refusedOutright.has(candidate.id)) continue;
-      const problem = entryProblem(candidate, creation, fold, validByAuthorSeq, presentAuthorSeq, content);
+      const problem = entryProblem(candidate, creation, fold, validByAuthorSeq, presentAuthorSeq);
       if (problem !== null) {
         reasons.set(candidate.id, problem);
         continue;
       }
       reasons.delete(candidate.id);
       validIds.add(candidate.id);
-      applyContent(content, candidate);
       validByAuthorSeq.set(authorSeqKey(candidate.signed), candidate);
       progress = true;
     }
     valid = candidates.filter((candidate) => validIds.has(candidate.id));
   }
-  return { definition, valid, reasons, equivocations, structural, idsByIndex, duplicateIndexes };
+  const { content, settlements } = settleContent(roomId, valid, foldEntries(definition, valid));
+  return { definition, valid, reasons, content, settlements, equivocations, structural, idsByIndex, duplicateIndexes };
 }
 
 /** Decides which incoming entries (from one packet) join the known ones for a room. */
@@ -816,8 +959,15 @@ export function mergeEntries(roomId: string, known: readonly SignedEntry[], inco
     refused.push({ entry: signed, reason });
   });
 
+  const acceptedCandidates = result.valid.filter((candidate) => accepted.has(candidate.id));
+  const settled: SettledEntry[] = [];
+  for (const candidate of acceptedCandidates) {
+    const settlement = result.settlements.get(candidate.id);
+    if (settlement !== undefined) settled.push({ entry: candidate.signed, settlement });
+  }
   return {
-    accepted: result.valid.filter((candidate) => accepted.has(candidate.id)).map((candidate) => candidate.signed),
+    accepted: acceptedCandidates.map((candidate) => candidate.signed),
+    settled,
     ignored,
     refused,
     equivocations: result.equivocations.filter((equivocation) => !knownIds.has(entryId(equivocation.incoming.entry))),
@@ -848,6 +998,8 @@ export interface LogItem {
   readonly at: string;
   readonly type: EntryType;
   readonly summary: string;
+  /** How a conflict involving this entry was settled, or null. */
+  readonly settlement: Settlement | null;
 }
 
 export interface RoomState {
@@ -942,7 +1094,7 @@ function snapshotName(content: Content, snapshotId: string): string {
 
 /** The room's state from its entries (already merged and valid). */
 export function deriveRoomState(roomId: string, entries: readonly SignedEntry[], now: Date): RoomState {
-  const { definition, valid } = evaluate(roomId, entries, now, new Set());
+  const { definition, valid, content, settlements } = evaluate(roomId, entries, now, new Set());
   if (definition === null) throw new CleanroomError('INTERNAL', 'The room has no valid creation entry.');
   const fold = foldEntries(definition, valid);
 
@@ -976,10 +1128,6 @@ export function deriveRoomState(roomId: string, entries: readonly SignedEntry[],
     status: amendment.accepted ? 'accepted' : 'pending',
   }));
 
-  // In log order, so "latest approval" means the same in every home.
-  const content = emptyContent();
-  for (const candidate of valid) applyContent(content, candidate);
-
   const log: LogItem[] = valid.map((candidate) => ({
     id: candidate.id,
     author: candidate.signed.entry.author,
@@ -987,6 +1135,7 @@ export function deriveRoomState(roomId: string, entries: readonly SignedEntry[],
     at: candidate.signed.entry.at,
     type: candidate.signed.entry.body.type,
     summary: summarise(candidate, definition, aliasOf, fold.amendments, content),
+    settlement: settlements.get(candidate.id) ?? null,
   }));
 
   const freezeApproval = (approval: ApprovalFold): ApprovalState => ({ ...approval });

@@ -133,6 +133,8 @@ export const logEntryViewSchema = object({
   type: string({ min: 1, max: 64 }),
   /** One line a person can read: "St Mary joined the room". */
   summary: string({ min: 1, max: 500 }),
+  /** How a conflict with this entry was settled, the same in every home, e.g. "renamed shared_1a2b3c4d: …"; null when none. */
+  settlement: nullable(string({ min: 1, max: 1000 })),
 });
 export type LogEntryView = Infer<typeof logEntryViewSchema>;
 

@@ -95,7 +95,10 @@ export function roomDetailLines(detail: RoomDetail): string[] {
     }
   }
   lines.push('', 'Log:');
-  for (const item of detail.log) lines.push(`  ${readableTime(item.at)}  ${item.summary}`);
+  for (const item of detail.log) {
+    lines.push(`  ${readableTime(item.at)}  ${item.summary}`);
+    if (item.settlement !== null) lines.push(`    conflict settled: ${item.settlement}`);
+  }
   if (detail.alerts.length > 0) {
     lines.push('', `Security alerts (${detail.alerts.length}):`);
     for (const alert of detail.alerts) lines.push(`  ! ${readableTime(alert.at)}  ${alert.kind}: ${alert.detail}`);

@@ -106,12 +106,14 @@ interface PayloadRow {
 /** An asset as the room's feeds have it. */
 export interface RoomAsset {
   readonly id: string;
+  /** The room's name for it: the descriptor's, unless another asset had that name first (shared/room-state.ts). */
+  readonly name: string;
   readonly descriptor: AssetDescriptor;
 }
 
 /** The assets in a room's state (valid asset.added entries), oldest first. */
 export function roomAssets(state: RoomState): RoomAsset[] {
-  return state.assets.map((asset) => ({ id: asset.id, descriptor: asset.descriptor }));
+  return state.assets.map((asset) => ({ id: asset.id, name: asset.name, descriptor: asset.descriptor }));
 }
 
 export interface AddTableRequest {
@@ -276,7 +278,7 @@ export class Assets {
 
   private requireNameFree(room: StoredRoom, me: IdentityPublic, name: string): RoomState {
     const state = this.rooms.requireActiveMember(room, me);
-    if (roomAssets(state).some((asset) => asset.descriptor.name === name)) {
+    if (roomAssets(state).some((asset) => asset.name === name)) {
       throw new CleanroomError('NOT_ALLOWED', `${room.name} already has an asset named ${name}; choose another name.`);
     }
     return state;
@@ -324,12 +326,12 @@ export class Assets {
     const room = this.rooms.resolve(roomRef);
     const state = this.rooms.state(room);
     const book = this.rooms.aliasBook(state, me);
-    return roomAssets(state).map(({ id, descriptor }) => {
+    return roomAssets(state).map(({ id, name, descriptor }) => {
       const mine = descriptor.owner === me.signPublicKey;
       return {
         id,
         kind: descriptor.kind,
-        name: descriptor.name,
+        name,
         owner: book.of(descriptor.owner),
         ownerKey: descriptor.owner,
         mine,

@@ -105,7 +105,7 @@ export class Notebooks {
     const volumes: RoomAsset[] = [];
     const problems: LibraryProblem[] = [];
     for (const name of notebook.libraries ?? []) {
-      const asset = roomAssets(state).find((candidate) => candidate.descriptor.name === name);
+      const asset = roomAssets(state).find((candidate) => candidate.name === name);
       if (asset === undefined) {
         problems.push({ code: 'NOT_FOUND', message: `library ${name} is not a volume in ${room.name}` });
       } else if (asset.descriptor.kind !== 'volume') {
@@ -170,7 +170,7 @@ export class Notebooks {
     // The owners' column roles and min/max choice, as the worker will enforce them.
     const policyTables: PolicyTable[] = roomAssets(state).flatMap((asset) =>
       asset.descriptor.kind === 'table'
-        ? [{ name: asset.descriptor.name, allowMinMax: asset.descriptor.allowMinMax, columns: asset.descriptor.columns.map((column) => ({ name: column.name, role: column.role, type: column.type })) }]
+        ? [{ name: asset.name, allowMinMax: asset.descriptor.allowMinMax, columns: asset.descriptor.columns.map((column) => ({ name: column.name, role: column.role, type: column.type })) }]
         : [],
     );
     const libraries = this.librariesOf(notebook, state, room, checker);
@@ -304,7 +304,7 @@ export class Notebooks {
     const recipientKeys = [...new Set(recipients.map((member) => member.signPublicKey))];
 
     // Every asset any cell reads, by its id and payload hash, in order of first reading.
-    const byName = new Map(roomAssets(state).map((asset) => [asset.descriptor.name, asset]));
+    const byName = new Map(roomAssets(state).map((asset) => [asset.name, asset]));
     const read = [...new Set(cells.flatMap((cell) => cell.reads))];
     const assets: Snapshot['assets'][number][] = read.flatMap((name) => {
       const asset = byName.get(name);
@@ -313,8 +313,8 @@ export class Notebooks {
     });
     // Then the libraries, in `-- library` order: my approval below carries their keys to the runner.
     for (const volume of libraries) {
-      const { name, kind, owner, payload } = volume.descriptor;
-      assets.push({ name, kind, owner, asset: volume.id, payloadHash: payload.hash });
+      const { kind, owner, payload } = volume.descriptor;
+      assets.push({ name: volume.name, kind, owner, asset: volume.id, payloadHash: payload.hash });
     }
 
     const snapshot: Snapshot = {

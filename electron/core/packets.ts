@@ -319,6 +319,7 @@ export class Packets {
     const { stored, merged, state, sender } = this.plan(header, contents, me, now);
     const roomName = state.definition.name;
 
+    const before = stored === null ? [] : this.rooms.entriesOf(roomId);
     if (stored === null) this.rooms.insertRoom(state.definition, 'invitation');
     this.rooms.insertEntries(roomId, merged.accepted);
 
@@ -343,6 +344,8 @@ export class Packets {
             : `No new entries; ${payloads} from ${from} for ${roomName}`
           : `${plural(accepted, 'new entry', 'new entries')} from ${from} for ${roomName}`;
     if (payloadsAdded > 0 && !(stored !== null && accepted === 0)) summary += `; ${payloads}`;
+    const settled = merged.accepted.length === 0 ? 0 : newlySettled(before, state, now);
+    if (settled > 0) summary += `; ${plural(settled, 'conflict', 'conflicts')} settled (see the room's log)`;
     if (alerts.length > 0) summary += `; ${plural(alerts.length, 'security alert', 'security alerts')} raised`;
 
     this.db
@@ -380,6 +383,18 @@ function checkInvitation(roomId: string, entries: readonly SignedEntry[], me: Id
   }
   const state = deriveRoomState(roomId, merged.accepted, now);
   if (!state.members.some((member) => member.signPublicKey === me.signPublicKey)) throw notMine;
+}
+
+/**
+ * How many conflicts the import settled: log lines with a settlement they did not have before
+ * (an entry of mine can be renamed by one that arrives, so the known entries count too).
+ */
+function newlySettled(before: readonly SignedEntry[], after: RoomState, now: Date): number {
+  const known = new Map<string, string>();
+  if (before.length > 0) {
+    for (const item of deriveRoomState(after.id, before, now).log) if (item.settlement !== null) known.set(item.id, item.settlement.text);
+  }
+  return after.log.filter((item) => item.settlement !== null && known.get(item.id) !== item.settlement.text).length;
 }
 
 /** A packet given as base64, refusing anything over the in-memory cap before decoding it. */

@@ -269,6 +269,7 @@ export class Rooms {
       at: item.at,
       type: item.type,
       summary: item.summary,
+      settlement: item.settlement?.text ?? null,
     }));
     return {
       summary: this.summaryOf(room, state, me),
@@ -469,6 +470,9 @@ export class Rooms {
     const merged = mergeEntries(roomId, this.entriesOf(roomId), [signed], this.clock());
     const refused = merged.refused[0];
     if (refused !== undefined) throw new CleanroomError('NOT_ALLOWED', `Not allowed: ${refused.reason}`);
+    // Others settle a conflicting entry without refusing it; my own must not start as one.
+    const settled = merged.settled.find((item) => item.settlement.kind !== 'noted');
+    if (settled !== undefined) throw new CleanroomError('NOT_ALLOWED', `Not allowed: ${settled.settlement.text.replace(/^not applied: /, '')}`);
     if (merged.accepted.length !== 1) throw new CleanroomError('INTERNAL', 'Internal error: a new entry was not accepted.');
     this.insertEntries(roomId, merged.accepted);
     return entryId(signed.entry);

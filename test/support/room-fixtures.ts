@@ -22,6 +22,8 @@
 // - makeSnapshot(roomId, author, options): a snapshot (runner and recipients default to the author).
 // - makeApproval(snapshot, options): an approval for snapshotIdOf(snapshot), its runner by default,
 //   with the given data keys really sealed to the runner's box key.
+// - setAsideReason(merge): why mergeEntries set an accepted entry's content aside (the log's
+//   "not applied: …" without its prefix), or null; what core refuses for its own new entry.
 import { type Approval, defaultApprovalRuns, sealDataKey } from '../../shared/approval.js';
 import { type AssetDescriptor, type Column } from '../../shared/asset.js';
 import { hashCanonical } from '../../shared/canonical.js';
@@ -29,6 +31,7 @@ import { fingerprintOf, fromBase64Url, generateBoxKeyPair, generateSigningKeyPai
 import { type Notebook, type Snapshot, snapshotIdOf } from '../../shared/notebook.js';
 import { nextEntry, roomIdOf, signEntry } from '../../shared/feed.js';
 import { type IdentityPublic } from '../../shared/identity.js';
+import { type MergeResult } from '../../shared/room-state.js';
 import { defaultInvitationDays, defaultPolicy, type EntryBody, type MemberRef, type Policy, type RoomDefinition, type SignedEntry, type UnsignedEntry } from '../../shared/room.js';
 
 export const baseTime = new Date('2030-03-04T09:00:00.000Z');
@@ -300,4 +303,9 @@ export function makeApproval(snapshot: Snapshot, options: ApprovalOptions): Appr
       sealedKey: sealDataKey(dataKey, snapshotId, assetIdOf(descriptor), fromBase64Url(options.runner.ref.boxPublicKey)),
     })),
   };
+}
+
+export function setAsideReason(merge: MergeResult): string | null {
+  const settled = merge.settled.find((item) => item.settlement.kind === 'set-aside');
+  return settled === undefined ? null : settled.settlement.text.replace(/^not applied: /, '');
 }

@@ -50,6 +50,7 @@ const entry = (author: string, seq: number, at: string): LogEntryView => ({
   at,
   type: 'room.joined',
   summary: `${author} did #${seq}`,
+  settlement: null,
 });
 
 describe('format helpers', () => {

@@ -26,6 +26,7 @@ import {
   seededShuffle,
   sqlNotebook,
   type TestIdentity,
+  setAsideReason,
 } from '../support/room-fixtures.js';
 
 const acme = 'Acme Insurance';
@@ -44,7 +45,7 @@ function refusalOf(room: RoomFixture, entry: SignedEntry): string | null {
   const known = room.allEntries().filter((other) => other !== entry);
   const merge = mergeEntries(room.roomId, known, [entry], now);
   assert.equal(merge.refused.length + merge.accepted.length, 1);
-  return merge.refused[0]?.reason ?? null;
+  return merge.refused[0]?.reason ?? setAsideReason(merge);
 }
 
 /** Appends `body` to `alias`'s feed and returns why the room refuses it (null when accepted). */
@@ -152,7 +153,6 @@ describe('room state: assets', () => {
     const cases: [string, EntryBody, string][] = [
       [acme, { type: 'asset.added', descriptor: makeTable(room.roomId, s, 'lab_results') }, "the asset's owner is not the entry's author"],
       [acme, { type: 'asset.added', descriptor: makeTable(randomHex(), a, 'lab_results') }, 'the asset belongs to another room'],
-      [acme, { type: 'asset.added', descriptor: makeTable(room.roomId, a, 'admissions') }, 'an asset named admissions already exists'],
       [stMary, { type: 'asset.added', descriptor: admissions }, 'this asset was already added'],
       [
         clinic,
@@ -191,24 +191,33 @@ describe('room state: assets', () => {
     );
   });
 
-  it('lets the first of two same-named assets stand in every home, whatever the order', () => {
+  it('lets the first of two same-named assets keep the name and renames the second, in every home, whatever the order', () => {
     const room = makeRoom([acme, stMary]);
     room.join(stMary, minutesAfter(10));
     const [a, s] = [room.member(acme), room.member(stMary)];
     const first = makeTable(room.roomId, s, 'admissions');
+    const second = makeTable(room.roomId, a, 'admissions');
     room.feed(stMary).append({ type: 'asset.added', descriptor: first }, minutesAfter(20));
-    room.feed(acme).append({ type: 'asset.added', descriptor: makeTable(room.roomId, a, 'admissions') }, minutesAfter(21));
+    room.feed(acme).append({ type: 'asset.added', descriptor: second }, minutesAfter(21));
+    // Acme's feed goes on after the clash.
+    room.feed(acme).append({ type: 'asset.added', descriptor: makeTable(room.roomId, a, 'claims') }, minutesAfter(22));
+    const renamed = `admissions_${assetIdOf(second).slice(0, 8)}`;
     const entries = room.allEntries();
     for (const order of permutations(entries)) {
       const { merge, state } = stateFrom(room, order);
+      assert.deepEqual(merge.refused, []);
+      assert.equal(merge.accepted.length, entries.length);
       assert.deepEqual(
-        merge.refused.map((refusal) => refusal.reason),
-        ['an asset named admissions already exists'],
+        state.assets.map((asset) => [asset.name, asset.id]),
+        [
+          ['admissions', assetIdOf(first)],
+          [renamed, assetIdOf(second)],
+          ['claims', state.assets[2]?.id],
+        ],
       );
-      assert.deepEqual(
-        state.assets.map((asset) => asset.id),
-        [assetIdOf(first)],
-      );
+      const clash = state.log.find((item) => item.settlement !== null);
+      assert.equal(clash?.summary, 'Acme Insurance added table admissions (3 columns)');
+      assert.deepEqual(clash?.settlement, { kind: 'renamed', text: `renamed ${renamed}: St Mary Hospital added an asset named admissions first` });
     }
   });
 });
@@ -524,7 +533,7 @@ describe('room state: order-free with assets, snapshots and approvals', () => {
     data.approve(acme, minutesAfter(62));
     data.room.feed(stMary).append({ type: 'approval.revoked', approval: grant }, minutesAfter(70));
     data.approve(stMary, minutesAfter(80), { maxRuns: 3 });
-    // A clash: the clinic's same-named table comes second in the log and is refused everywhere.
+    // A clash: the clinic's same-named table comes second in the log and is renamed everywhere.
     data.room.feed(clinic).append({ type: 'asset.added', descriptor: makeTable(data.room.roomId, data.c, 'admissions') }, minutesAfter(90));
     return data.room;
   }
@@ -552,8 +561,109 @@ describe('room state: order-free with assets, snapshots and approvals', () => {
       const cut = seed % shuffled.length;
       const stored: SignedEntry[] = [];
       for (const batch of [shuffled.slice(0, cut), shuffled]) stored.push(...mergeEntries(room.roomId, stored, batch, now).accepted);
-      assert.equal(stored.length, entries.length - 1, `seed ${seed}`);
+      assert.equal(stored.length, entries.length, `seed ${seed}`);
       assert.deepEqual(deriveRoomState(room.roomId, seededShuffle(stored, seed + 7), now), expected, `seed ${seed}`);
     }
+  });
+});
+
+describe('room state: ordinary conflicts are settled, never refused', () => {
+  before(() => cryptoReady());
+
+  /** Every order of whole feeds gives the same state, with nothing refused. */
+  function settledState(room: RoomFixture): RoomState {
+    const feeds = room.allEntries().map((entry) => entry.entry.author);
+    const authors = [...new Set(feeds)];
+    let reference: RoomState | null = null;
+    for (const order of permutations(authors)) {
+      const stored: SignedEntry[] = [];
+      // Whole feeds, sent again until everything is placed (a join needs the signatures first).
+      for (const author of order.flatMap(() => order)) {
+        const merge = mergeEntries(room.roomId, stored, room.allEntries().filter((entry) => entry.entry.author === author), now);
+        stored.push(...merge.accepted);
+      }
+      assert.equal(stored.length, room.allEntries().length, 'every entry is stored');
+      const state = deriveRoomState(room.roomId, stored, now);
+      if (reference === null) reference = state;
+      else assert.deepEqual(state, reference);
+    }
+    return reference as RoomState;
+  }
+
+  const settlementOf = (state: RoomState, entry: SignedEntry): string | undefined => state.log.find((item) => item.id === entryId(entry.entry))?.settlement?.text;
+
+  it('renames the later of two same-named assets; a snapshot can use either name and later entries stand', () => {
+    const data = dataRoom();
+    const clash = makeTable(data.room.roomId, data.c, 'admissions');
+    const added = data.room.feed(clinic).append({ type: 'asset.added', descriptor: clash }, minutesAfter(35));
+    const renamed = `admissions_${assetIdOf(clash).slice(0, 8)}`;
+    // The clinic's notebook, written after the clash was known, reads its table by the new name.
+    const base = makeSnapshot(data.room.roomId, data.c, { assets: [clash], runner: data.c, createdAt: minutesAfter(45) });
+    data.room.feed(clinic).append({ type: 'snapshot.added', snapshot: { ...base, assets: base.assets.map((ref) => ({ ...ref, name: renamed })) } }, minutesAfter(45));
+    const state = settledState(data.room);
+    assert.equal(settlementOf(state, added), `renamed ${renamed}: St Mary Hospital added an asset named admissions first`);
+    assert.deepEqual(state.assets.map((asset) => asset.name), ['admissions', 'claims', renamed]);
+    assert.equal(state.snapshots.length, 2);
+  });
+
+  it('sets aside a snapshot whose runner left meanwhile, and stops waiting for a member who left', () => {
+    const data = dataRoom();
+    // The clinic leaves at minute 50; Acme, offline, adds a snapshot for the clinic to run at 51.
+    data.room.feed(clinic).append({ type: 'room.left' }, minutesAfter(50));
+    const forClinic = makeSnapshot(data.room.roomId, data.a, { assets: [data.claims], runner: data.c, createdAt: minutesAfter(51) });
+    const late = data.room.feed(acme).append({ type: 'snapshot.added', snapshot: forClinic }, minutesAfter(51));
+    const after = data.room.feed(acme).append({ type: 'asset.added', descriptor: makeTable(data.room.roomId, data.a, 'plans') }, minutesAfter(52));
+    data.approve(stMary, minutesAfter(53));
+    const state = settledState(data.room);
+    assert.equal(settlementOf(state, late), 'not applied: the runner is not a member of this room');
+    assert.equal(settlementOf(state, after), undefined);
+    assert.deepEqual(state.assets.map((asset) => asset.name), ['admissions', 'claims', 'plans']);
+    const status = snapshotStatus(state, data.snapshotId, now, () => 0);
+    assert.deepEqual(status.members.map((member) => member.alias), [acme, stMary]);
+    assert.deepEqual(status.reasons, ['key for table claims not released by Acme Insurance']);
+  });
+
+  it('applies an approval dated before its snapshot by a clock that runs slow', () => {
+    const data = dataRoom();
+    // St Mary's clock is 30 minutes behind Acme's: the approval reads 39 for a snapshot added at 40.
+    const early = data.approve(stMary, minutesAfter(39));
+    const state = settledState(data.room);
+    assert.equal(settlementOf(state, early), undefined);
+    assert.equal(state.snapshots[0]?.approvals.get(data.s.ref.signPublicKey)?.id, entryId(early.entry));
+  });
+
+  it('settles amendments made at once: one person added twice is added once, two people with one alias are both added', () => {
+    const room = makeRoom([acme, stMary]);
+    room.join(stMary, minutesAfter(10));
+    const xavier = makeIdentity('Xavier');
+    const otherXavier = makeIdentity('xavier');
+    // Offline, Acme proposes Xavier; St Mary proposes Xavier too, and someone else called xavier.
+    const byAcme = room.feed(acme).append({ type: 'amendment.proposed', addMembers: [xavier.ref] }, minutesAfter(20));
+    const sameXavier = room.feed(stMary).append({ type: 'amendment.proposed', addMembers: [xavier.ref] }, minutesAfter(21));
+    const otherAlias = room.feed(stMary).append({ type: 'amendment.proposed', addMembers: [otherXavier.ref] }, minutesAfter(22));
+    room.feed(stMary).append({ type: 'amendment.signed', amendment: entryId(byAcme.entry) }, minutesAfter(23));
+    room.feed(acme).append({ type: 'amendment.signed', amendment: entryId(sameXavier.entry) }, minutesAfter(24));
+    room.feed(acme).append({ type: 'amendment.signed', amendment: entryId(otherAlias.entry) }, minutesAfter(25));
+    room.addFeed(xavier).append({ type: 'room.joined', amendment: entryId(sameXavier.entry) }, minutesAfter(30));
+    room.addFeed(otherXavier).append({ type: 'room.joined', amendment: entryId(otherAlias.entry) }, minutesAfter(31));
+    const state = settledState(room);
+    assert.deepEqual(state.members.map((member) => [member.alias, member.status]), [[acme, 'joined'], [stMary, 'joined'], ['Xavier', 'joined'], ['xavier', 'joined']]);
+    assert.deepEqual(state.amendments.map((amendment) => amendment.status), ['accepted', 'accepted', 'accepted']);
+    assert.equal(settlementOf(state, byAcme), undefined);
+    assert.equal(settlementOf(state, sameXavier), undefined);
+    assert.equal(settlementOf(state, otherAlias), 'two members are now called “xavier”: compare their sharing identifiers');
+  });
+
+  it('still refuses, and reports, two different entries with one author and sequence number', () => {
+    const data = dataRoom();
+    const known = data.room.allEntries();
+    const fork = data.room.feed(clinic).forge({ type: 'room.left' }, minutesAfter(21), { seq: 1, prev: null });
+    const merge = mergeEntries(data.room.roomId, known, [fork], now);
+    assert.deepEqual(merge.accepted, []);
+    assert.deepEqual(merge.settled, []);
+    assert.deepEqual(
+      merge.equivocations.map((item) => [item.author, item.seq]),
+      [[data.c.ref.signPublicKey, 1]],
+    );
   });
 });

@@ -23,6 +23,7 @@ import {
   type RoomFixture,
   seededShuffle,
   type TestIdentity,
+  setAsideReason,
 } from '../support/room-fixtures.js';
 
 const acme = 'Acme Insurance';
@@ -97,7 +98,7 @@ const runBody = (run: string, receipt: SignedReceipt): EntryBody => ({ type: 'ru
 function refusalOf(world: RunRoom, entry: SignedEntry): string | null {
   const known = world.room.allEntries().filter((other) => other !== entry);
   const merge = mergeEntries(world.room.roomId, known, [entry], now);
-  return merge.refused[0]?.reason ?? null;
+  return merge.refused[0]?.reason ?? setAsideReason(merge);
 }
 
 /** Appends `body` to `alias`'s feed and returns why the room refuses it (null: accepted, and kept). */
@@ -208,6 +209,27 @@ describe('room state: runs and releases', () => {
     assert.ok(state.log.some((item) => item.summary === 'Acme Insurance released 1 output of “Readmission rates” to St Mary Hospital'));
   });
 
+  it('settles a revocation crossing a run: the run stands and counts, and the log says what crossed', () => {
+    const world = runRoom();
+    // St Mary revokes offline at minute 50; Acme, who has not received that yet, runs at 52.
+    const grant = world.room.feed(stMary).entries.find((entry) => entry.entry.body.type === 'approval.granted') as SignedEntry;
+    world.room.feed(stMary).append({ type: 'approval.revoked', approval: entryId(grant.entry) }, minutesAfter(50));
+    const run = randomHex();
+    const finished = world.room.feed(acme).append(runBody(run, signedBy(world, receiptFor(world))), minutesAfter(52));
+    world.room.feed(acme).append({ type: 'room.left' }, minutesAfter(53));
+    for (let seed = 1; seed <= 3; seed++) {
+      const merge = mergeEntries(world.room.roomId, [], seededShuffle(world.room.allEntries(), seed), now);
+      assert.deepEqual(merge.refused, []);
+      const state = deriveRoomState(world.room.roomId, merge.accepted, now);
+      assert.deepEqual(state.runs.map((item) => item.id), [run]);
+      assert.deepEqual(state.log.find((item) => item.id === entryId(finished.entry))?.settlement, {
+        kind: 'noted',
+        text: "ran on St Mary Hospital's approval, revoked before this run was recorded: the revocation had not reached the runner",
+      });
+      assert.equal(snapshotStatus(state, world.snapshotId, now, (id) => feedRunsByApproval(state).get(id) ?? 0).canRun, false);
+    }
+  });
+
   it('derives the same runs and releases whatever order the entries arrive in', () => {
     const world = runRoom(5);
     const run = randomHex();
@@ -222,13 +244,17 @@ describe('room state: runs and releases', () => {
       assert.deepEqual(state.runs, reference.runs, `seed ${seed}`);
       assert.deepEqual(state.releases, reference.releases, `seed ${seed}`);
     }
-    // A run.finished that arrives before an approval it lists waits for it, then is accepted.
+    // A run.finished that arrives before an approval it lists is stored but set aside (its
+    // author's feed goes on), and counts once the approval arrives.
     const others = world.room.allEntries().filter((entry) => entry.entry.author !== world.a.ref.signPublicKey);
     const withoutStMary = others.filter((entry) => entry.entry.author !== world.s.ref.signPublicKey || entry.entry.body.type !== 'approval.granted');
     const early = mergeEntries(world.room.roomId, [], [...withoutStMary, ...world.room.feed(acme).entries], now);
-    assert.ok(early.refused.some((item) => item.entry.entry.body.type === 'run.finished'));
+    const setAside = early.settled.find((item) => item.entry.entry.body.type === 'run.finished');
+    assert.match(setAside?.settlement.text ?? '', /^not applied: the receipt lists approval [0-9a-f]{12}…, which is not an approval of this snapshot$/);
+    assert.equal(deriveRoomState(world.room.roomId, early.accepted, now).runs.length, 0);
     const late = mergeEntries(world.room.roomId, early.accepted, world.room.allEntries(), now);
-    assert.ok(late.accepted.some((entry) => entry.entry.body.type === 'run.finished'));
     assert.deepEqual(late.refused, []);
+    assert.deepEqual(late.settled, []);
+    assert.deepEqual(deriveRoomState(world.room.roomId, [...early.accepted, ...late.accepted], now).runs, reference.runs);
   });
 });

@@ -466,7 +466,7 @@ describe('room state: order-free and idempotent', () => {
     assert.equal(first.accepted.length, 3);
     assert.equal(first.ignored, 3);
     const again = mergeEntries(room.roomId, first.accepted, entries, now);
-    assert.deepEqual(again, { accepted: [], ignored: 3, refused: [], equivocations: [] });
+    assert.deepEqual(again, { accepted: [], settled: [], ignored: 3, refused: [], equivocations: [] });
   });
 
   it('orders the log by time, author and seq even when feeds arrive out of order', () => {

@@ -658,6 +658,11 @@ function ActivityCard({ detail }: { detail: RoomDetail }) {
               <span className="log-summary" data-testid="log-summary">
                 {entry.summary}
               </span>
+              {entry.settlement === null ? null : (
+                <span className="log-settlement" data-testid="log-settlement">
+                  Conflict settled: {entry.settlement}
+                </span>
+              )}
             </li>
           ))}
         </ol>
