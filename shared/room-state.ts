@@ -270,6 +270,9 @@ function foldEntries(definition: RoomDefinition, ordered: readonly Candidate[]):
       fold.memberKeys.add(ref.signPublicKey);
     }
   };
+  // Signatures that sort before their proposal: the signer saw the proposal, but a clock behind
+  // the proposer's stamps the signature earlier. They count when the proposal is applied.
+  const earlySignatures = new Map<string, string[]>();
   for (const candidate of ordered) {
     const { author, body } = candidate.signed.entry;
     switch (body.type) {
@@ -288,14 +291,20 @@ function foldEntries(definition: RoomDefinition, ordered: readonly Candidate[]):
         const required = fold.members
           .map((member) => member.ref.signPublicKey)
           .filter((key) => fold.status.get(key) === 'joined' || key === author);
-        const amendment: AmendmentFold = { id: candidate.id, proposedBy: author, addMembers: body.addMembers, required, signedBy: [author], accepted: false, notes: [] };
+        const signedBy = [author, ...(earlySignatures.get(candidate.id) ?? []).filter((key) => key !== author)];
+        const amendment: AmendmentFold = { id: candidate.id, proposedBy: author, addMembers: body.addMembers, required, signedBy, accepted: false, notes: [] };
         fold.amendments.set(candidate.id, amendment);
         acceptIfComplete(amendment);
         break;
       }
       case 'amendment.signed': {
         const amendment = fold.amendments.get(body.amendment);
-        if (amendment === undefined) break;
+        if (amendment === undefined) {
+          const early = earlySignatures.get(body.amendment) ?? [];
+          if (!early.includes(author)) early.push(author);
+          earlySignatures.set(body.amendment, early);
+          break;
+        }
         if (!amendment.signedBy.includes(author)) amendment.signedBy.push(author);
         acceptIfComplete(amendment);
         break;

@@ -3,8 +3,11 @@
 // Each member has a home (the entries it stores) and a clock up to an hour off. In turn, a random
 // member does what the app would let them do from what their home shows: add a table (names come
 // from a small pool, so members offline add clashing names), add a snapshot over a table they see,
-// approve another member's snapshot, revoke one of their approvals, or leave (at most one member
-// per run, so the room stays open). Their home checks the entry as core's appendChecked does:
+// approve another member's snapshot, revoke one of their approvals, propose adding a newcomer (two
+// newcomers, so members amending at once may add the same person), sign a pending amendment, or
+// leave (at most one member per run, so the room stays open). A newcomer's home receives the
+// room's packets like any other; once an amendment adding them is accepted there, they join and
+// work like everyone else. Their home checks the entry as core's appendChecked does:
 // refused or settled entries are not signed. Now and then a member exports a packet (every entry
 // their home holds) to the others; packets are delivered in random order, some twice, some late,
 // some dropped. At the end everyone re-sends until nothing changes.
@@ -14,10 +17,11 @@ import { type AssetDescriptor } from '../../shared/asset.js';
 import { deriveRoomState, mergeEntries, type RoomState } from '../../shared/room-state.js';
 import { type EntryBody, type SignedEntry } from '../../shared/room.js';
 import { seededRandom } from '../../shared/seeded-random.js';
-import { makeApproval, makeRoom, makeSnapshot, makeTable, minutesAfter, randomDataKey, type RoomFixture, type TestIdentity } from './room-fixtures.js';
+import { makeApproval, makeIdentity, makeRoom, makeSnapshot, makeTable, minutesAfter, randomDataKey, type RoomFixture, type TestIdentity } from './room-fixtures.js';
 
 export const simulationNow = minutesAfter(3 * 24 * 60);
 const aliases = ['St Mary', 'Acme', 'Northside', 'Lab One', 'Harbor'];
+const newcomerAliases = ['Newcomer A', 'Newcomer B'];
 const namePool = ['shared', 'visits', 'claims'];
 
 export interface Home {
@@ -44,7 +48,7 @@ export interface Simulation {
   stateOf(home: Home): RoomState;
 }
 
-export function simulate(seed: number, memberCount: number, steps = 12): Simulation {
+export function simulate(seed: number, memberCount: number, steps = 20): Simulation {
   const random = seededRandom(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)] as T;
   const room = makeRoom(aliases.slice(0, memberCount));
@@ -52,6 +56,11 @@ export function simulate(seed: number, memberCount: number, steps = 12): Simulat
   for (const [index, alias] of aliases.slice(1, memberCount).entries()) room.join(alias, minutesAfter(index + 1));
   const setup = room.allEntries();
   const homes: Home[] = aliases.slice(0, memberCount).map((alias) => ({ alias, member: room.member(alias), skew: Math.round(random() * 120) - 60, stored: [...setup] }));
+  const newcomers = newcomerAliases.map((alias) => makeIdentity(alias));
+  for (const newcomer of newcomers) {
+    room.addFeed(newcomer);
+    homes.push({ alias: newcomer.alias, member: newcomer, skew: Math.round(random() * 120) - 60, stored: [...setup] });
+  }
   const operations: string[] = [];
   const problems: string[] = [];
   const counts = { deliveries: 0, dropped: 0, duplicated: 0 };
@@ -101,9 +110,25 @@ export function simulate(seed: number, memberCount: number, steps = 12): Simulat
   const operate = (home: Home, step: number): void => {
     const state = stateOf(home);
     const me = home.member.ref.signPublicKey;
-    if (state.members.find((member) => member.signPublicKey === me)?.status !== 'joined') return;
     const minute = 60 + step * 10;
+    const mine = state.members.find((member) => member.signPublicKey === me);
+    if (mine?.status !== 'joined') return;
     const choice = random();
+    const pending = state.amendments.filter((amendment) => amendment.status === 'pending' && amendment.waitingFor.includes(me));
+    // Signing is likelier than anything else, so amendments proposed get accepted within a run.
+    if (pending.length > 0 && random() < 0.85) {
+      const amendment = pick(pending);
+      if (append(home, { type: 'amendment.signed', amendment: amendment.id }, minute) !== null) {
+        operations.push(`${home.alias}: sign the amendment adding ${amendment.addMembers.map((ref) => ref.alias).join(', ')}`);
+      }
+      return;
+    }
+    const outsiders = newcomers.filter((newcomer) => !state.members.some((member) => member.signPublicKey === newcomer.ref.signPublicKey));
+    if (choice < 0.07 && outsiders.length > 0) {
+      const newcomer = pick(outsiders);
+      if (append(home, { type: 'amendment.proposed', addMembers: [newcomer.ref] }, minute) !== null) operations.push(`${home.alias}: propose adding ${newcomer.alias}`);
+      return;
+    }
     const addTable = (): void => {
       const taken = new Set(state.assets.map((asset) => asset.name));
       const name = pick(namePool.filter((candidate) => !taken.has(candidate)).concat(`t${seed}_${step}`));
@@ -153,8 +178,20 @@ export function simulate(seed: number, memberCount: number, steps = 12): Simulat
   };
 
   const inFlight: { from: SignedEntry[]; to: Home }[] = [];
+  const joinedNewcomers = new Set<string>();
+  /** A newcomer joins as soon as their home shows an accepted amendment adding them. */
+  const newcomersJoin = (step: number): void => {
+    for (const home of homes) {
+      if (!newcomerAliases.includes(home.alias) || joinedNewcomers.has(home.alias)) continue;
+      const mine = stateOf(home).members.find((member) => member.signPublicKey === home.member.ref.signPublicKey);
+      if (mine?.status !== 'invited' || mine.addedBy === null) continue;
+      if (append(home, { type: 'room.joined', amendment: mine.addedBy }, 60 + step * 10) === null) continue;
+      joinedNewcomers.add(home.alias);
+      operations.push(`${home.alias}: join`);
+    }
+  };
   for (let step = 0; step < steps; step++) {
-    const home = pick(homes);
+    const home = pick(homes.filter((candidate) => !newcomerAliases.includes(candidate.alias) || joinedNewcomers.has(candidate.alias)));
     operate(home, step);
     if (random() < 0.5) for (const to of homes) if (to !== home) inFlight.push({ from: [...home.stored], to });
     // Deliver some packets: random order, some twice, some dropped (re-sent at the end).
@@ -173,6 +210,7 @@ export function simulate(seed: number, memberCount: number, steps = 12): Simulat
         inFlight.push(packet);
       }
     }
+    newcomersJoin(step);
   }
   // Late packets arrive, then everyone re-sends what was dropped.
   while (inFlight.length > 0) {

@@ -1,5 +1,6 @@
-// Convergence (issue 15): members working offline with clashing names, approvals, revocations and
-// a leave, packets delivered in random order, twice, late or dropped and re-sent. Once everyone has
+// Convergence (issue 15): members working offline with clashing names, approvals, revocations,
+// amendments proposed and signed at once (newcomers joining once admitted) and a leave, with clocks
+// up to an hour apart, packets delivered in random order, twice, late or dropped and re-sent. Once everyone has
 // everyone's packets, every home derives the same room, no packet was refused, and every member
 // who has not left can still add to the room. 200 seeded runs; each prints its seed, operations
 // and the conflicts settled (`node --test test/unit/room-convergence.test.ts` shows them).
@@ -27,6 +28,7 @@ describe('convergence: seeded offline members', () => {
   it(`converges in ${runs} seeded runs of 3 to 5 members, and everyone can still append`, () => {
     let settled = 0;
     let clashes = 0;
+    let joins = 0;
     for (let seed = 1; seed <= runs; seed++) {
       const simulation = simulate(seed, 3 + (seed % 3));
       const report = simulation.report();
@@ -36,6 +38,7 @@ describe('convergence: seeded offline members', () => {
       const state = simulation.stateOf(simulation.homes[0] as Home);
       settled += state.log.filter((item) => item.settlement !== null).length;
       clashes += state.log.filter((item) => item.settlement?.kind === 'renamed').length;
+      joins += state.members.filter((member) => member.addedBy !== null && member.status !== 'invited').length;
 
       // Every member still in the room appends, and the room converges again.
       for (const home of simulation.homes) {
@@ -48,8 +51,9 @@ describe('convergence: seeded offline members', () => {
       assert.deepEqual(simulation.problems, [], report);
       assertConverged(simulation, `${report}\nafter everyone appended`);
     }
-    console.log(`${runs} runs: ${settled} conflicts settled, ${clashes} of them name clashes`);
-    // The simulation must actually produce the conflicts it is about.
+    console.log(`${runs} runs: ${settled} conflicts settled, ${clashes} of them name clashes; ${joins} newcomers joined by amendment`);
+    // The simulation must actually produce the conflicts and amendments it is about.
     assert.ok(clashes >= runs / 4, `only ${clashes} name clashes in ${runs} runs`);
+    assert.ok(joins >= 5, `only ${joins} newcomers joined in ${runs} runs`);
   });
 });

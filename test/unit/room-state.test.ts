@@ -339,6 +339,23 @@ describe('room state: amendments', () => {
     );
   });
 
+  it('counts a signature stamped before its proposal by a clock that runs behind, so the signer is not asked again', () => {
+    const room = joinedRoom();
+    const lab = makeIdentity(labX);
+    const proposal = room.feed(acme).append({ type: 'amendment.proposed', addMembers: [lab.ref] }, minutesAfter(30));
+    const amendment = entryId(proposal.entry);
+    // St Mary's clock is 20 minutes behind Acme's: her signature sorts before the proposal.
+    room.feed(stMary).append({ type: 'amendment.signed', amendment }, minutesAfter(10));
+    const stored = importBatches(room.roomId, [room.allEntries()]);
+    const state = deriveRoomState(room.roomId, stored, now);
+    assert.deepEqual(state.amendments[0]?.signedBy, [room.member(acme).ref.signPublicKey, room.member(stMary).ref.signPublicKey]);
+    assert.deepEqual(state.amendments[0]?.waitingFor, [room.member(clinic).ref.signPublicKey]);
+    const again = room.feed(stMary).append({ type: 'amendment.signed', amendment }, minutesAfter(40));
+    assert.deepEqual(reasons(mergeEntries(room.roomId, stored, [again], now)), ['the author already signed this amendment']);
+    stored.push(...mergeEntries(room.roomId, stored, [room.feed(clinic).append({ type: 'amendment.signed', amendment }, minutesAfter(50))], now).accepted);
+    assert.equal(deriveRoomState(room.roomId, stored, now).amendments[0]?.status, 'accepted');
+  });
+
   it('accepts a new member’s join in the same batch as the signatures that admit them, in any order', () => {
     const { room } = amendedRoom();
     const entries = room.allEntries();
