@@ -152,12 +152,14 @@ export const api = {
       path: optional(string({ min: 1, max: 4096 })),
       /** …or its bytes, base64 (drag and drop in the browser). */
       contentBase64: optional(string({ min: 1, max: 100 * 1024 * 1024 })),
+      /** Read `path` even when it is a symbolic link; refused otherwise. */
+      followSymlinks: optional(boolean()),
     }),
     importResultSchema,
     'Verifies a packet and applies what is new in it; a bad packet changes nothing.',
   ),
   'table.inspect': method(
-    object({ path: string({ min: 1, max: 4096 }), format: optional(oneOf(sourceFormats)) }),
+    object({ path: string({ min: 1, max: 4096 }), format: optional(oneOf(sourceFormats)), followSymlinks: optional(boolean()) }),
     tableInspectionSchema,
     'Reads a CSV, Parquet or JSON file\'s schema (nothing is stored) and suggests a role per column.',
   ),
@@ -171,12 +173,14 @@ export const api = {
       roles: optionalRoles,
       shareRowCount: optional(boolean()),
       allowMinMax: optional(boolean()),
+      /** Import `path` even when it is a symbolic link; refused otherwise. */
+      followSymlinks: optional(boolean()),
     }),
     object({ job: string({ min: 1, max: 64 }) }),
     'Starts importing a table: converted to Parquet, encrypted under a new data key; follow it with job.status.',
   ),
   'volume.add': method(
-    object({ room: roomRefSchema, name: assetNameSchema, path: string({ min: 1, max: 4096 }), private: optional(boolean()) }),
+    object({ room: roomRefSchema, name: assetNameSchema, path: string({ min: 1, max: 4096 }), private: optional(boolean()), followSymlinks: optional(boolean()) }),
     object({ job: string({ min: 1, max: 64 }) }),
     'Starts adding a file or folder as a volume, encrypted under a new data key.',
   ),

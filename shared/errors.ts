@@ -23,6 +23,7 @@ export const errorCodes = [
   'NOT_A_MEMBER', // signed by, or addressed to, someone who is not a member of the room
   'NOT_ALLOWED', // the room's state does not allow this now (not active, already joined, expired...)
   'FILE_ERROR', // a file could not be read or written; the message names it
+  'DISK_FULL', // a write met a full disk (or quota); nothing was changed; the message names the folder
   'POLICY_REFUSED', // a notebook cell the room's output policy does not allow; names the cell and the reason
   'RUN_FAILED', // notebook code failed while running: an error class and a cell, never DuckDB's text
   'CANCELLED', // the person cancelled a long-running job
@@ -74,6 +75,18 @@ export function unwrap<T>(result: Result<T>): T {
   if (result.ok) return result.value;
   throw new CleanroomError(result.error.code, result.error.message);
 }
+
+/**
+ * Whether a failed write met a full disk: Node's ENOSPC or EDQUOT (quota), or SQLite's
+ * SQLITE_FULL (which is how SQLite reports ENOSPC on its database or journal).
+ */
+export function isDiskFull(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'SQLITE_FULL';
+}
+
+/** The one refusal for a write that met a full disk, naming the folder it was writing in. */
+export const diskFullError = (folder: string): CleanroomError => new CleanroomError('DISK_FULL', `The disk is full; nothing was changed (${folder}).`);
 
 /** A short reason for a failed file operation (Node's error code), without the library's full message. */
 export function describeFileError(error: unknown): string {

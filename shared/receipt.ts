@@ -8,12 +8,21 @@ import { concatBytes, hash, sign, signatureBytes, signPublicKeyOf, toBase64Url, 
 import { CleanroomError } from './errors.js';
 import { hashHexSchema, policyModes, signPublicKeySchema, timestampSchema } from './primitives.js';
 import { assetNameSchema } from './asset.js';
-import { array, type Infer, integer, nullable, object, oneOf, parse, refine, string } from './validate.js';
+import { array, type Infer, integer, nullable, object, oneOf, optional, parse, refine, string } from './validate.js';
 
 export const receiptFormat = 'cleanroom-receipt/1';
+/**
+ * /1 plus `interrupted`: written only when the run followed interrupted attempts, so a receipt has
+ * one form and receipts without such attempts stay readable by homes that know /1 alone.
+ */
+export const receiptFormatRetried = 'cleanroom-receipt/2';
 export const receiptFileExtension = '.cleanroom-receipt';
 /** Signatures are Ed25519 over this tag followed by the canonical receipt. */
 export const receiptSignatureTag = 'cleanroom/receipt/v1\n';
+/** The tag of a /2 receipt: a signature over one format is never valid over the other. */
+export const receiptSignatureTagRetried = 'cleanroom/receipt/v2\n';
+/** Most interrupted attempts one receipt lists; core refuses another attempt beyond it. */
+export const maxInterruptedAttempts = 100;
 /** Output hashes are BLAKE2b-256 over this tag followed by the canonical output table. */
 export const outputHashTag = 'cleanroom/output/v1\n';
 export const outputTableFormat = 'cleanroom-output/1';
@@ -56,6 +65,13 @@ export const receiptBudgetSchema = object({
   epsilonMicros: integer({ min: 0, max: 1_000_000_000_000 }),
 });
 
+export const receiptAttemptSchema = object({
+  /** The interrupted attempt's run id, as the runner's home recorded it. */
+  run: hashHexSchema,
+  /** When it started, by the runner's clock. */
+  startedAt: timestampSchema,
+});
+
 const uniqueSorted = <T>(items: readonly T[], keyOf: (item: T) => string, what: string): string | null => {
   for (let i = 1; i < items.length; i++) {
     const previous = keyOf(items[i - 1] as T);
@@ -67,7 +83,7 @@ const uniqueSorted = <T>(items: readonly T[], keyOf: (item: T) => string, what: 
 };
 
 const receiptShape = object({
-  format: oneOf([receiptFormat]),
+  format: oneOf([receiptFormat, receiptFormatRetried]),
   /** The room id. */
   room: hashHexSchema,
   /** The snapshot id (snapshotIdOf) that ran. */
@@ -91,6 +107,11 @@ const receiptShape = object({
   status: oneOf(runStatuses),
   /** Why a failed run failed: an error class and the 1-based cell (null: not in a cell). Null unless failed. */
   failure: nullable(object({ class: failureClassSchema, cell: nullable(integer({ min: 1, max: 500 })) })),
+  /**
+   * /2 only: attempts of this snapshot on this runner's home that were cut short before anything
+   * came out of them (no output, no receipt) and so used no run; sorted by run, unique.
+   */
+  interrupted: optional(array(receiptAttemptSchema, { min: 1, max: maxInterruptedAttempts })),
 });
 
 export const receiptSchema = refine(receiptShape, (receipt) => {
@@ -98,8 +119,14 @@ export const receiptSchema = refine(receiptShape, (receipt) => {
     uniqueSorted(receipt.approvals, (id) => id, 'approvals') ??
     uniqueSorted(receipt.inputs, (input) => input.asset, 'inputs') ??
     uniqueSorted(receipt.outputs, (output) => output.name, 'outputs') ??
-    (receipt.privacyBudgetSpent === null ? null : uniqueSorted(receipt.privacyBudgetSpent, (debit) => debit.owner, 'privacyBudgetSpent'));
+    (receipt.privacyBudgetSpent === null ? null : uniqueSorted(receipt.privacyBudgetSpent, (debit) => debit.owner, 'privacyBudgetSpent')) ??
+    uniqueSorted(receipt.interrupted ?? [], (attempt) => attempt.run, 'interrupted');
   if (order !== null) return order;
+  if ((receipt.format === receiptFormatRetried) !== (receipt.interrupted !== undefined)) {
+    return receipt.format === receiptFormatRetried ? `a ${receiptFormatRetried} receipt must list its interrupted attempts` : `a ${receiptFormat} receipt has no interrupted attempts`;
+  }
+  const late = receipt.interrupted?.find((attempt) => Date.parse(attempt.startedAt) > Date.parse(receipt.startedAt));
+  if (late !== undefined) return `interrupted attempt ${late.run} started after the run`;
   if (Date.parse(receipt.finishedAt) < Date.parse(receipt.startedAt)) return 'finishedAt is before startedAt';
   if ((receipt.status === 'failed') !== (receipt.failure !== null)) {
     return receipt.status === 'failed' ? 'a failed run must say why (failure)' : `a ${receipt.status} run has no failure`;
@@ -146,7 +173,8 @@ export function outputTableHash(table: OutputTable): string {
 // ---- Signing and encoding -----------------------------------------------------------------------
 
 function signedMessage(receipt: Receipt): Uint8Array {
-  return concatBytes(utf8(receiptSignatureTag), encodeCanonical(receipt));
+  const tag = receipt.format === receiptFormatRetried ? receiptSignatureTagRetried : receiptSignatureTag;
+  return concatBytes(utf8(tag), encodeCanonical(receipt));
 }
 
 /** Signs a receipt as its runner. Throws (INTERNAL) on a receipt the schema refuses or a key that is not the runner's. */

@@ -3,7 +3,7 @@
 import { assetNameSchema } from './asset.js';
 import { aliasSchema } from './identity.js';
 import { hashHexSchema, signPublicKeySchema, timestampSchema } from './primitives.js';
-import { signedReceiptSchema } from './receipt.js';
+import { maxInterruptedAttempts, receiptAttemptSchema, signedReceiptSchema } from './receipt.js';
 import { array, boolean, type Infer, integer, nullable, object, oneOf, string } from './validate.js';
 
 export const defaultMaxOutputRows = 1_000_000;
@@ -58,7 +58,10 @@ export const runViewSchema = object({
   snapshotName: string({ min: 1, max: 100 }),
   runner: aliasSchema,
   runnerKey: signPublicKeySchema,
-  /** interrupted: the app stopped mid-run (crash, power loss); it still used a run of each approval. */
+  /**
+   * interrupted: the app stopped mid-run (crash, power loss) before anything came out of it; it used
+   * no run of its approvals, and the next receipt of its snapshot lists it.
+   */
   status: oneOf(runStates),
   startedAt: timestampSchema,
   finishedAt: nullable(timestampSchema),
@@ -78,6 +81,10 @@ export const runViewSchema = object({
   /** Runs of this home (I am the runner); others' runs are known from their run.finished entries. */
   isMine: boolean(),
   hasReceipt: boolean(),
+  /** Attempts of the snapshot interrupted before this run, as its receipt lists them; usually none. */
+  interruptedAttempts: array(receiptAttemptSchema, { max: maxInterruptedAttempts }),
+  /** An interrupted run of mine: the run whose receipt lists it, once one does. */
+  listedIn: nullable(hashHexSchema),
 });
 export type RunView = Infer<typeof runViewSchema>;
 

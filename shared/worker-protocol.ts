@@ -42,6 +42,8 @@ export const maxTableColumns = 2000;
 export const maxColumnNameLength = 255;
 /** Plaintext bytes per secretstream chunk of a payload the worker writes. */
 export const payloadChunkSize = 1024 * 1024;
+/** Largest scored CSV a `score` result may carry as text. */
+export const maxScoredCsvBytes = 50_000_000;
 
 const filePath = string({ min: 1, max: maxPathLength });
 /** A 32-byte secretstream key, base64url without padding. */
@@ -234,7 +236,8 @@ const requestSchemas = {
    * Scores a local file (CSV, Parquet, JSON) with a model document (shared/model.ts): a short-lived
    * DuckDB that may read only `source` reads it, and the worker writes `outFile` (which must not
    * exist) as CSV: the file's columns, then `prediction` (and `predicted_label` for logistic).
-   * Sends `progress` (phase scoring, rows).
+   * Without `outFile`, the CSV comes back in the result as `csv` if it is at most `maxCsvBytes`
+   * (UTF-8), so no plaintext copy is ever written to be read back. Sends `progress` (phase scoring, rows).
    */
   score: object({
     id: requestId,
@@ -242,7 +245,8 @@ const requestSchemas = {
     model: string({ min: 2, max: 5_000_000 }),
     source: filePath,
     format: optional(oneOf(sourceFormats)),
-    outFile: filePath,
+    outFile: optional(filePath),
+    maxCsvBytes: optional(integer({ min: 1, max: maxScoredCsvBytes })),
   }),
 };
 
@@ -339,6 +343,10 @@ export const workerResultSchema = variants('kind', {
     problems: array(string({ min: 1, max: 500 }), { max: 100 }),
   }),
   score: object({
+    /** The CSV when it was asked for (no outFile) and within maxCsvBytes. */
+    csv: optional(string({ max: maxScoredCsvBytes })),
+    /** The CSV's size in bytes (UTF-8), written or not. */
+    csvBytes: optional(integer({ min: 0 })),
     /** The output file's columns, in order. */
     columns: array(string({ min: 1, max: maxColumnNameLength + 20 }), { min: 1, max: maxTableColumns + 2 }),
     rows: integer({ min: 0 }),

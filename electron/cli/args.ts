@@ -50,6 +50,8 @@ const runRef = 'RUN is the run\'s id or its first 6 or more digits (see `cleanro
 /** How `output show` prints a table. */
 export const outputFormats = ['table', 'csv', 'json'] as const;
 export type OutputFormat = (typeof outputFormats)[number];
+/** Import sources that are symbolic links are refused unless this is given (docs/packets.md). */
+const followSymlinks: OptionSpec = { name: 'follow-symlinks', summary: 'Read F even if it is a symbolic link (refused otherwise).' };
 const outPacket = (what: string): OptionSpec => ({
   name: 'out',
   value: 'F',
@@ -171,7 +173,7 @@ export const commandSpecs = {
   'packet import': {
     words: ['packet', 'import'],
     arguments: [{ name: 'F', variadic: true }],
-    options: [],
+    options: [followSymlinks],
     summary: 'Verifies packets and applies what is new in them; a bad packet changes nothing.',
     details: ['Prints one line per file. Exit code 1 if any file was refused; the others are still applied.', passphraseSource],
   },
@@ -194,7 +196,7 @@ export const commandSpecs = {
   'table inspect': {
     words: ['table', 'inspect'],
     arguments: [{ name: 'F' }],
-    options: [{ name: 'format', value: 'FORMAT', summary: 'csv, parquet or json (default: from the file name).' }],
+    options: [{ name: 'format', value: 'FORMAT', summary: 'csv, parquet or json (default: from the file name).' }, followSymlinks],
     summary: summaryOf('table.inspect'),
   },
   'table add': {
@@ -211,6 +213,7 @@ export const commandSpecs = {
       { name: 'hidden', value: 'C', list: true, summary: 'Columns no notebook may use.' },
       { name: 'share-row-count', summary: 'Show the number of rows to the other members.' },
       { name: 'allow-min-max', summary: 'Let approved notebooks output min and max of this table\'s measures.' },
+      followSymlinks,
     ],
     summary: 'Imports a table into a room, encrypted under a new data key; others see its columns and types only.',
     details: [roomRef, 'Columns without a role get the suggested one (see `cleanroom table inspect F`).', passphraseSource],
@@ -222,6 +225,7 @@ export const commandSpecs = {
       { name: 'name', value: 'NAME', required: true, summary: 'The volume\'s name: lower-case letters, digits and _.' },
       { name: 'file', value: 'F', required: true, summary: 'A file or folder to add.' },
       { name: 'private', summary: 'Approved code may use it; other members never see its content or file names.' },
+      followSymlinks,
     ],
     summary: summaryOf('volume.add'),
     details: [roomRef, passphraseSource],
@@ -439,11 +443,11 @@ export type Command =
   | { readonly name: 'room leave'; readonly room: string; readonly out: string }
   | { readonly name: 'room amend'; readonly room: string; readonly add: readonly string[]; readonly out: string }
   | { readonly name: 'room sign-amendment'; readonly room: string; readonly amendment: string; readonly out: string }
-  | { readonly name: 'packet import'; readonly files: readonly string[] }
+  | { readonly name: 'packet import'; readonly files: readonly string[]; readonly followSymlinks: boolean }
   | { readonly name: 'packet export'; readonly room: string; readonly out: string; readonly to?: readonly string[]; readonly withPayloads: boolean }
   | { readonly name: 'serve'; readonly port: number; readonly open: boolean }
   | { readonly name: 'engine' }
-  | { readonly name: 'table inspect'; readonly file: string; readonly format?: SourceFormat }
+  | { readonly name: 'table inspect'; readonly file: string; readonly format?: SourceFormat; readonly followSymlinks: boolean }
   | {
       readonly name: 'table add';
       readonly room: string;
@@ -453,8 +457,9 @@ export type Command =
       readonly roles: readonly { readonly column: string; readonly role: ColumnRole }[];
       readonly shareRowCount: boolean;
       readonly allowMinMax: boolean;
+      readonly followSymlinks: boolean;
     }
-  | { readonly name: 'volume add'; readonly room: string; readonly assetName: string; readonly file: string; readonly private: boolean }
+  | { readonly name: 'volume add'; readonly room: string; readonly assetName: string; readonly file: string; readonly private: boolean; readonly followSymlinks: boolean }
   | { readonly name: 'asset list'; readonly room: string }
   | { readonly name: 'notebook check'; readonly room: string; readonly file: string }
   | {
@@ -671,7 +676,7 @@ export function parseArgs(argv: readonly string[]): Invocation {
       command = { name, room: arg(0), amendment: arg(1), out: nonEmpty('out', required('out')) };
       break;
     case 'packet import':
-      command = { name, files: args };
+      command = { name, files: args, followSymlinks: given.has('follow-symlinks') };
       break;
     case 'packet export': {
       const to = list('to');
@@ -692,7 +697,7 @@ export function parseArgs(argv: readonly string[]): Invocation {
       break;
     case 'table inspect': {
       const format = sourceFormat(text('format'), name);
-      command = { name, file: arg(0), ...(format === undefined ? {} : { format }) };
+      command = { name, file: arg(0), followSymlinks: given.has('follow-symlinks'), ...(format === undefined ? {} : { format }) };
       break;
     }
     case 'table add': {
@@ -716,12 +721,20 @@ export function parseArgs(argv: readonly string[]): Invocation {
         roles,
         shareRowCount: given.has('share-row-count'),
         allowMinMax: given.has('allow-min-max'),
+        followSymlinks: given.has('follow-symlinks'),
         ...(format === undefined ? {} : { format }),
       };
       break;
     }
     case 'volume add':
-      command = { name, room: arg(0), assetName: required('name'), file: nonEmpty('file', required('file')), private: given.has('private') };
+      command = {
+        name,
+        room: arg(0),
+        assetName: required('name'),
+        file: nonEmpty('file', required('file')),
+        private: given.has('private'),
+        followSymlinks: given.has('follow-symlinks'),
+      };
       break;
     case 'asset list':
     case 'notebook list':

@@ -42,7 +42,11 @@ export async function assetCommands(context: CliContext, settings: GlobalSetting
   switch (command.name) {
     case 'table inspect': {
       const inspection = await withCore(context, settings, (core) =>
-        invoke(core, 'table.inspect', { path: path.resolve(command.file), ...(command.format === undefined ? {} : { format: command.format }) }),
+        invoke(core, 'table.inspect', {
+          path: path.resolve(command.file),
+          ...(command.followSymlinks ? { followSymlinks: true } : {}),
+          ...(command.format === undefined ? {} : { format: command.format }),
+        }),
       );
       report(context, settings, inspection, inspectionLines(command.file, inspection));
       return exitCodes.ok;
@@ -59,9 +63,16 @@ export async function assetCommands(context: CliContext, settings: GlobalSetting
                 roles: command.roles.map((role) => ({ ...role })),
                 shareRowCount: command.shareRowCount,
                 allowMinMax: command.allowMinMax,
+                ...(command.followSymlinks ? { followSymlinks: true } : {}),
                 ...(command.format === undefined ? {} : { format: command.format }),
               })
-            : await invoke(core, 'volume.add', { room: command.room, name: command.assetName, path: path.resolve(command.file), private: command.private });
+            : await invoke(core, 'volume.add', {
+                room: command.room,
+                name: command.assetName,
+                path: path.resolve(command.file),
+                private: command.private,
+                ...(command.followSymlinks ? { followSymlinks: true } : {}),
+              });
         return followJob(context, settings, core, job);
       });
       // A table with no privacy unit is a public lookup in an aggregate room: say so plainly.

@@ -60,10 +60,27 @@ export function failureSentence(failure: NonNullable<RunView['failure']>): strin
   }
 }
 
-/** Text for a run's state in lists: "failed (cell 2: PolicyRefused)". */
+/** An interrupted run's note: it used no run; which run's receipt lists it, once one does. */
+function interruptedNote(run: RunView): string {
+  return run.listedIn === null ? 'no run used' : `no run used; listed by ${shortId(run.listedIn)}`;
+}
+
+/** Text for a run's state in lists: "failed (cell 2: PolicyRefused)", "succeeded (after 1 interrupted)". */
 function statusText(run: RunView): string {
-  if (run.failure === null) return run.status;
-  return `${run.status} (${run.failure.cell === null ? '' : `cell ${run.failure.cell}: `}${run.failure.class})`;
+  if (run.status === 'interrupted') return `interrupted (${interruptedNote(run)})`;
+  const after = run.interruptedAttempts.length === 0 ? '' : `after ${run.interruptedAttempts.length} interrupted`;
+  if (run.failure === null) return after === '' ? run.status : `${run.status} (${after})`;
+  return `${run.status} (${run.failure.cell === null ? '' : `cell ${run.failure.cell}: `}${run.failure.class}${after === '' ? '' : `; ${after}`})`;
+}
+
+/** The receipt's interrupted attempts, one line each: "  3f2a9c1b0d4e  started 2030-03-04 09:00 UTC". */
+function attemptLines(run: RunView): string[] {
+  if (run.interruptedAttempts.length === 0) return [];
+  const n = run.interruptedAttempts.length;
+  return [
+    `Interrupted attempts before this run (${plural(n, 'attempt')}, nothing came out of them, no run used; the receipt lists them):`,
+    ...[...run.interruptedAttempts].sort((a, b) => (a.startedAt < b.startedAt ? -1 : a.startedAt > b.startedAt ? 1 : 0)).map((attempt) => `  ${shortId(attempt.run)}  started ${readableTime(attempt.startedAt)}`),
+  ];
 }
 
 function outputSummary(output: RunView['outputs'][number]): string {
@@ -86,6 +103,7 @@ export function runResultLines(run: RunView, room: string): string[] {
     const width = Math.max(...run.outputs.map((output) => output.name.length)) + 2;
     for (const output of run.outputs) lines.push(`  ${output.name.padEnd(width)}${outputSummary(output)}`);
   }
+  lines.push(...attemptLines(run));
   const roomWord = shellWord(room);
   const first = run.outputs[0];
   lines.push('');
@@ -98,6 +116,7 @@ export function runResultLines(run: RunView, room: string): string[] {
 /** One line for a run that did not succeed. */
 export function runFailureLine(run: RunView): string {
   if (run.failure !== null) return `Run ${shortId(run.id)} ${run.status}: ${failureSentence(run.failure)}.`;
+  if (run.status === 'interrupted') return `Run ${shortId(run.id)} was interrupted before anything came out of it; it used no run, and the next run of its snapshot lists it in its receipt.`;
   return `Run ${shortId(run.id)} ${run.status}; it still used a run of each approval.`;
 }
 

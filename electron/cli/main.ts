@@ -1,10 +1,12 @@
 // Entry of the `cleanroom` command, bundled to build/out/cli.cjs (CommonJS: __dirname is the
 // bundle folder, next to worker.cjs and renderer/). Everything testable lives in run.ts.
+import { constants } from 'node:os';
+import { removeFilesBeingWritten } from '../core/pending-files.js';
 import { runCli } from './run.js';
 
 function stopRequested(): Promise<string> {
   return new Promise((resolve) => {
-    // `once`: a second Ctrl-C while shutting down gets Node's default and ends the process.
+    // `once`: a second Ctrl-C while shutting down ends the process (endOnSignal below).
     process.once('SIGINT', () => resolve('SIGINT'));
     process.once('SIGTERM', () => resolve('SIGTERM'));
   });
@@ -22,6 +24,20 @@ function exitAfterFlush(code: number): void {
 }
 
 let stopping: Promise<string> | null = null;
+
+// Ctrl-C or SIGTERM ends a command that does not listen for them (all but serve, run and demo) as
+// before, but first removes the hidden .partial of any file it was writing, which would otherwise
+// wait, recorded in the home, for the next start-up. A command that listens stops cleanly on the
+// first signal; a second one ends it the same way.
+let signals = 0;
+const endOnSignal = (signal: NodeJS.Signals): void => {
+  signals += 1;
+  if (stopping !== null && signals === 1) return;
+  removeFilesBeingWritten();
+  process.exit(128 + (constants.signals[signal] ?? 0));
+};
+process.on('SIGINT', endOnSignal);
+process.on('SIGTERM', endOnSignal);
 
 // A reader that went away (`cleanroom serve | head -1`) is not worth a crash with a stack trace.
 process.stdout.on('error', () => {});

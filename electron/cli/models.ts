@@ -6,7 +6,7 @@ import { CleanroomError } from '../../shared/errors.js';
 import { isWithheldModel, modelFileName, modelFileText, type ModelOutputDocument, parseModelOutput } from '../../shared/model.js';
 import { type OutputView } from '../../shared/run.js';
 import { type Core } from '../core/index.js';
-import { outputTarget, writeFileAtomic } from '../core/files.js';
+import { outputTarget } from '../core/files.js';
 import { type Command, type GlobalSettings } from './args.js';
 import { modelHintLines, modelLines, modelSavedLines, predictionLines, unscoredLine } from './format-models.js';
 import { type CliContext, exitCodes, invoke, report, withCore, withUnlockedCore } from './session.js';
@@ -22,10 +22,15 @@ export async function modelCommands(context: CliContext, settings: GlobalSetting
       return exitCodes.ok;
     }
     case 'model save': {
-      const { model } = await withUnlockedCore(context, settings, command.name, (core) => readModel(core, command.room, command.model));
-      if (isWithheldModel(model)) throw new CleanroomError('BAD_REQUEST', `The model ${model.name} was withheld (${model.withheld.reason}): there is nothing to save.`);
-      const target = outputTarget(command.out, modelFileName(model.name));
-      writeFileAtomic(target, Buffer.from(modelFileText(model), 'utf8'));
+      const { model, target } = await withUnlockedCore(context, settings, command.name, async (core) => {
+        const read = await readModel(core, command.room, command.model);
+        const found = read.model;
+        if (isWithheldModel(found)) throw new CleanroomError('BAD_REQUEST', `The model ${found.name} was withheld (${found.withheld.reason}): there is nothing to save.`);
+        // Written while the home is open, so its temporary name is recorded there (pending-files.ts).
+        const file = outputTarget(command.out, modelFileName(found.name));
+        core.writeUserFile(file, Buffer.from(modelFileText(found), 'utf8'));
+        return { model: found, target: file };
+      });
       report(context, settings, { name: model.name, path: target }, modelSavedLines(model, target));
       return exitCodes.ok;
     }

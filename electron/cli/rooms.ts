@@ -5,7 +5,7 @@ import path from 'node:path';
 import { type ApiError, CleanroomError, toApiError } from '../../shared/errors.js';
 import { type Contact, type ExportResult, type ImportResult, type RoomDetail } from '../../shared/room.js';
 import { type Core } from '../core/index.js';
-import { describeFileError, outputTarget, writeFileAtomic } from '../core/files.js';
+import { describeFileError, outputTarget } from '../core/files.js';
 import { type Command, type GlobalSettings } from './args.js';
 import {
   contactLines,
@@ -43,14 +43,20 @@ const maxCardFileBytes = 64 * 1024;
 export async function roomCommands(context: CliContext, settings: GlobalSettings, command: RoomCommand): Promise<number> {
   switch (command.name) {
     case 'identity card': {
-      const card = await withUnlockedCore(context, settings, command.name, (core) => invoke(core, 'identity.card', {}));
-      if (command.out === undefined) {
+      const out = command.out;
+      const { card, target } = await withUnlockedCore(context, settings, command.name, async (core) => {
+        const made = await invoke(core, 'identity.card', {});
+        if (out === undefined) return { card: made, target: null };
+        // Written while the home is open, so its temporary name is recorded there (pending-files.ts).
+        const file = outputTarget(out, made.fileName);
+        core.writeUserFile(file, Buffer.from(made.card, 'utf8'));
+        return { card: made, target: file };
+      });
+      if (target === null) {
         if (settings.json) report(context, settings, { ...card, path: null }, []);
         else context.stdout(card.card.replace(/\n$/, ''));
         return exitCodes.ok;
       }
-      const target = outputTarget(command.out, card.fileName);
-      writeFileAtomic(target, Buffer.from(card.card, 'utf8'));
       report(context, settings, { ...card, path: target }, [
         `Wrote your identity card to ${target}.`,
         'Give it to the people who will invite you, and read them your sharing identifier (`cleanroom identity show`) so they can check it.',
@@ -185,7 +191,7 @@ async function importPackets(context: CliContext, settings: GlobalSettings, comm
   const outcomes = await withUnlockedCore(context, settings, command.name, async (core) => {
     const results: ImportOutcome[] = [];
     for (const file of command.files) {
-      const result = await core.dispatch('packet.import', { path: path.resolve(file) });
+      const result = await core.dispatch('packet.import', { path: path.resolve(file), ...(command.followSymlinks ? { followSymlinks: true } : {}) });
       results.push(result.ok ? { file, ok: true, value: result.value as ImportResult } : { file, ok: false, error: result.error });
     }
     return results;

@@ -7,7 +7,7 @@ import { toCsv } from '../../shared/csv.js';
 import { CleanroomError, type ErrorCode, isErrorCode } from '../../shared/errors.js';
 import { type RunView } from '../../shared/run.js';
 import { type Core } from '../core/index.js';
-import { describeFileError, outputTarget, writeFileAtomic } from '../core/files.js';
+import { describeFileError, outputTarget } from '../core/files.js';
 import { type Command, type GlobalSettings } from './args.js';
 import { progressLine } from './format-assets.js';
 import { shortId } from './format.js';
@@ -74,9 +74,13 @@ export async function runCommands(context: CliContext, settings: GlobalSettings,
       return exitCodes.ok;
     }
     case 'receipt save': {
-      const receipt = await withCore(context, settings, (core) => invoke(core, 'run.receipt', { room: command.room, run: command.run }));
-      const target = outputTarget(command.out, receipt.fileName);
-      writeFileAtomic(target, Buffer.from(receipt.receipt, 'utf8'));
+      const { receipt, target } = await withCore(context, settings, async (core) => {
+        const found = await invoke(core, 'run.receipt', { room: command.room, run: command.run });
+        // Written while the home is open, so its temporary name is recorded there (pending-files.ts).
+        const file = outputTarget(command.out, found.fileName);
+        core.writeUserFile(file, Buffer.from(found.receipt, 'utf8'));
+        return { receipt: found, target: file };
+      });
       report(context, settings, { ...receipt, path: target }, [
         `Wrote the receipt of run ${command.run} to ${target}.`,
         `Anyone in the room can check it offline: cleanroom receipt verify ${shellWord(target)}`,

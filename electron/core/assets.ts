@@ -2,15 +2,16 @@
 // data key (a job), and listing a room's assets. The plaintext source is read by the worker only;
 // this home stores the ciphertext, the data key sealed to my own box key, and the signed
 // descriptor in my feed. A failure at any step leaves no asset, payload, key or partial file.
-import { readdirSync, rmSync, statSync } from 'node:fs';
+import { readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
 import { type AssetDescriptor, type AssetView, type Column, type ColumnRole, readableBytes, type SourceFormat, type TableInspection } from '../../shared/asset.js';
 import { hashCanonical } from '../../shared/canonical.js';
 import { fromBase64Url, randomBytes, toBase64Url, wipe } from '../../shared/crypto.js';
-import { CleanroomError } from '../../shared/errors.js';
+import { CleanroomError, diskFullError } from '../../shared/errors.js';
 import { type IdentityPublic } from '../../shared/identity.js';
 import { type RoomState } from '../../shared/room-state.js';
+import { refuseSymlink } from './files.js';
 import { type Jobs } from './jobs.js';
 import { type UnlockedKeys } from './keystore.js';
 import { type Rooms, type StoredRoom } from './rooms.js';
@@ -120,6 +121,8 @@ export interface AddTableRequest {
   readonly room: string;
   readonly name: string;
   readonly path: string;
+  /** Import `path` even when it is a symbolic link (refused otherwise). */
+  readonly followSymlinks?: boolean;
   readonly format?: SourceFormat;
   readonly roles?: readonly { column: string; role: ColumnRole }[];
   readonly shareRowCount?: boolean;
@@ -130,6 +133,8 @@ export interface AddVolumeRequest {
   readonly room: string;
   readonly name: string;
   readonly path: string;
+  /** Add `path` even when it is a symbolic link (links inside a folder are always refused). */
+  readonly followSymlinks?: boolean;
   readonly private?: boolean;
 }
 
@@ -147,8 +152,8 @@ export class Assets {
 
   // ---- inspect -----------------------------------------------------------------------------------
 
-  async inspect(file: string, asked?: SourceFormat): Promise<TableInspection> {
-    const source = requireSourceFile(file);
+  async inspect(file: string, asked?: SourceFormat, followSymlinks?: boolean): Promise<TableInspection> {
+    const source = requireSourceFile(file, followSymlinks);
     const format = formatOf(source, asked);
     const result = await this.worker.request({ kind: 'inspect', path: source, format }, { timeoutMs: inspectTimeoutMs });
     const problem = columnNamesProblem(result.columns.map((column) => column.name));
@@ -170,7 +175,7 @@ export class Assets {
   async startTable(request: AddTableRequest, me: IdentityPublic, keys: UnlockedKeys): Promise<string> {
     const room = this.rooms.resolve(request.room);
     this.requireNameFree(room, me, request.name);
-    const inspection = await this.inspect(request.path, request.format);
+    const inspection = await this.inspect(request.path, request.format, request.followSymlinks);
     const columns = assignRoles(inspection.columns, request.roles ?? []);
     const source = path.resolve(request.path);
     return this.jobs.start('table.add', `Importing ${path.basename(source)}…`, async ({ progress, signal }) => {
@@ -180,7 +185,7 @@ export class Assets {
       const ram = createRamFolder();
       try {
         progress(0, inspection.size, `Importing ${path.basename(source)}…`);
-        const imported = await this.worker.request(
+        const imported = await this.toVault(this.worker.request(
           {
             kind: 'importTable',
             source,
@@ -195,7 +200,7 @@ export class Assets {
             onProgress: ({ phase, done, total }) =>
               progress(done, total, `${phase === 'converting' ? 'Converting' : 'Encrypting'} ${path.basename(source)}… ${readableBytes(done)} of ${readableBytes(total)}`),
           },
-        );
+        ));
         if (signal.aborted) throw new CleanroomError('INTERNAL', 'Cleanroom closed before the import finished; nothing was added.');
         const descriptor: AssetDescriptor = {
           kind: 'table',
@@ -218,8 +223,12 @@ export class Assets {
   async startVolume(request: AddVolumeRequest, me: IdentityPublic, keys: UnlockedKeys): Promise<string> {
     const room = this.rooms.resolve(request.room);
     this.requireNameFree(room, me, request.name);
-    const source = path.resolve(request.path);
+    const given = path.resolve(request.path);
+    refuseSymlink(given, request.followSymlinks);
+    let source: string;
     try {
+      // A followed link is resolved here: the worker packs only real files and folders.
+      source = request.followSymlinks === true ? realpathSync(given) : given;
       statSync(source);
     } catch {
       throw new CleanroomError('FILE_ERROR', `Cannot read ${request.path}: no such file or folder.`);
@@ -228,12 +237,14 @@ export class Assets {
       const dataKey = newDataKey();
       const partial = this.partialPath();
       try {
-        const packed = await this.worker.request(
-          { kind: 'packVolume', source, dataKey: toBase64Url(dataKey), outFile: partial },
-          {
-            timeoutMs: importTimeoutMs,
-            onProgress: ({ done, total }) => progress(done, total, `Encrypting ${path.basename(source)}… ${readableBytes(done)} of ${readableBytes(total)}`),
-          },
+        const packed = await this.toVault(
+          this.worker.request(
+            { kind: 'packVolume', source, dataKey: toBase64Url(dataKey), outFile: partial },
+            {
+              timeoutMs: importTimeoutMs,
+              onProgress: ({ done, total }) => progress(done, total, `Encrypting ${path.basename(source)}… ${readableBytes(done)} of ${readableBytes(total)}`),
+            },
+          ),
         );
         if (signal.aborted) throw new CleanroomError('INTERNAL', 'Cleanroom closed before the volume was added; nothing was added.');
         const isPrivate = request.private === true;
@@ -248,7 +259,7 @@ export class Assets {
       } finally {
         wipe(dataKey);
         rmSync(partial, { force: true });
-        this.staging?.release(source);
+        this.staging?.release(given);
       }
     });
   }
@@ -269,6 +280,16 @@ export class Assets {
       createdAt: this.clock().toISOString(),
       nonce: toBase64Url(randomBytes(16)),
     };
+  }
+
+  /** A worker's write into the vault: a full disk is named as the vault's folder, which the worker does not know. */
+  private async toVault<T>(request: Promise<T>): Promise<T> {
+    try {
+      return await request;
+    } catch (error) {
+      if (error instanceof CleanroomError && error.code === 'DISK_FULL') throw diskFullError(this.vaultDir);
+      throw error;
+    }
   }
 
   /** A fresh temporary name in the vault; the start-up sweep removes any a crash left. */
@@ -355,9 +376,10 @@ export class Assets {
   }
 }
 
-/** The absolute path of a readable, non-empty source file. */
-function requireSourceFile(file: string): string {
+/** The absolute path of a readable, non-empty source file; a symbolic link only when asked to follow it. */
+function requireSourceFile(file: string, followSymlinks: boolean | undefined): string {
   const source = path.resolve(file);
+  refuseSymlink(source, followSymlinks);
   let size: number;
   try {
     const stat = statSync(source);

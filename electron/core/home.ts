@@ -3,10 +3,10 @@
 // file lock, disappears with a crashed process, so there is never a stale lock to clean up.
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { CleanroomError } from '../../shared/errors.js';
+import { CleanroomError, diskFullError, isDiskFull } from '../../shared/errors.js';
 import { latestSchemaVersion, migrations } from './migrations.js';
 
 export type HostKind = 'electron' | 'shell' | 'cli';
@@ -36,13 +36,27 @@ export interface OpenedHome {
   close(): void;
 }
 
-function ensureWritableFolder(dir: string): void {
+/** Returns the first folder it had to make (to remove again if a new home cannot be written), if any. */
+function ensureWritableFolder(dir: string): string | undefined {
+  let made: string | undefined;
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (existsSync(path.join(dir, databaseFileName))) {
+      // An existing home is checked without writing, so that one on a full disk still opens for
+      // reading; a read-only disk or folder is still told apart here.
+      accessSync(dir, constants.W_OK);
+      return undefined;
+    }
+    made = mkdirSync(dir, { recursive: true, mode: 0o700 });
     const probe = path.join(dir, `.write-probe-${process.pid}-${randomBytes(4).toString('hex')}`);
-    writeFileSync(probe, '');
-    rmSync(probe);
+    try {
+      writeFileSync(probe, '');
+    } finally {
+      rmSync(probe, { force: true });
+    }
+    return made;
   } catch (error) {
+    if (made !== undefined) rmSync(made, { recursive: true, force: true });
+    if (isDiskFull(error)) throw diskFullError(dir);
     const reason = (error as NodeJS.ErrnoException).code ?? 'error';
     throw new CleanroomError('HOME_NOT_WRITABLE', `Cannot write to the home folder ${dir} (${reason}). Choose another with --home or CLEANROOM_HOME.`);
   }
@@ -56,6 +70,33 @@ function describeOwner(dir: string): string {
     // The owner note is informational only.
   }
   return '';
+}
+
+/**
+ * Names this process in the owner note that a second process's HOME_IN_USE quotes. Only a note:
+ * when it cannot be written (a full disk) the home opens without one, its temporary file removed,
+ * along with any a crash left and a stale note naming a process that no longer holds the home.
+ */
+function writeOwnerNote(dir: string, ownerPath: string, host: HostKind): void {
+  for (const name of safeReaddir(dir)) {
+    if (name.startsWith(`${ownerFileName}.`) && name.endsWith('.tmp')) rmSync(path.join(dir, name), { force: true });
+  }
+  const ownerTemp = `${ownerPath}.${process.pid}.tmp`;
+  try {
+    writeFileSync(ownerTemp, JSON.stringify({ host, pid: process.pid, since: new Date().toISOString() }));
+    renameSync(ownerTemp, ownerPath);
+  } catch {
+    rmSync(ownerTemp, { force: true });
+    rmSync(ownerPath, { force: true });
+  }
+}
+
+function safeReaddir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
 }
 
 function sqliteCode(error: unknown): string {
@@ -85,15 +126,31 @@ function migrate(db: Database.Database, current: number): void {
 
 export function openHome(dir: string, host: HostKind, options: { nativeBinding?: string } = {}): OpenedHome {
   const resolved = path.resolve(dir);
-  ensureWritableFolder(resolved);
+  const databasePath = path.join(resolved, databaseFileName);
+  const isNew = !existsSync(databasePath);
+  const madeFolder = ensureWritableFolder(resolved);
   const vaultDir = path.join(resolved, vaultFolderName);
-  mkdirSync(vaultDir, { recursive: true, mode: 0o700 });
+  /** A new home that could not be written is removed again: a full disk leaves no half-made home. */
+  const diskFull = (): CleanroomError => {
+    if (isNew) {
+      for (const suffix of ['', '-wal', '-journal']) rmSync(`${databasePath}${suffix}`, { force: true });
+      rmSync(madeFolder ?? vaultDir, { recursive: true, force: true });
+    }
+    return diskFullError(resolved);
+  };
+  try {
+    if (!existsSync(vaultDir)) mkdirSync(vaultDir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    if (isDiskFull(error)) throw diskFull();
+    throw new CleanroomError('HOME_NOT_WRITABLE', `Cannot make the vault folder in ${resolved} (${(error as NodeJS.ErrnoException).code ?? 'error'}).`);
+  }
 
   let db: Database.Database;
   try {
     // timeout 0: a home held by another process is reported at once, not after a wait.
-    db = new Database(path.join(resolved, databaseFileName), { timeout: 0, nativeBinding: options.nativeBinding });
+    db = new Database(databasePath, { timeout: 0, nativeBinding: options.nativeBinding });
   } catch (error) {
+    if (isDiskFull(error)) throw diskFull();
     throw new CleanroomError('HOME_DAMAGED', `Cannot open the database in ${resolved} (${sqliteCode(error) || 'unreadable'}).`);
   }
   try {
@@ -119,13 +176,16 @@ export function openHome(dir: string, host: HostKind, options: { nativeBinding?:
     if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
       throw new CleanroomError('HOME_DAMAGED', `${path.join(resolved, databaseFileName)} is not a readable Cleanroom database.`);
     }
+    // Only a migration writes while opening; SQLite rolled it back.
+    if (isDiskFull(error)) throw diskFull();
+    if (code === 'SQLITE_READONLY' || code === 'SQLITE_CANTOPEN') {
+      throw new CleanroomError('HOME_NOT_WRITABLE', `Cannot write to the home folder ${resolved} (${code}). Choose another with --home or CLEANROOM_HOME.`);
+    }
     throw error;
   }
 
   const ownerPath = path.join(resolved, ownerFileName);
-  const ownerTemp = `${ownerPath}.${process.pid}.tmp`;
-  writeFileSync(ownerTemp, JSON.stringify({ host, pid: process.pid, since: new Date().toISOString() }));
-  renameSync(ownerTemp, ownerPath);
+  writeOwnerNote(resolved, ownerPath, host);
 
   let closed = false;
   return {

@@ -9,19 +9,21 @@ import {
   isApiMethod,
 } from '../../shared/contract.js';
 import { cryptoReady, fromBase64Url } from '../../shared/crypto.js';
-import { CleanroomError, type Result, toApiError } from '../../shared/errors.js';
+import { CleanroomError, diskFullError, isDiskFull, type Result, toApiError } from '../../shared/errors.js';
 import { cardFileName, encodeCard, makeCard } from '../../shared/card.js';
 import { parse } from '../../shared/validate.js';
 import { Approvals } from './approvals.js';
 import { Assets, sweepVault } from './assets.js';
 import { Contacts } from './contacts.js';
-import { type HostKind, openHome } from './home.js';
+import { writeFileAtomic } from './files.js';
+import { type HostKind, type OpenedHome, openHome } from './home.js';
 import { Jobs } from './jobs.js';
 import { Keystore } from './keystore.js';
 import { Models } from './models.js';
 import { Notebooks } from './notebooks.js';
 import { Outputs, type StoredOutput } from './outputs.js';
 import { Packets } from './packets.js';
+import { PendingFiles } from './pending-files.js';
 import { sweepRamFolders } from './ram-folder.js';
 import { Rooms } from './rooms.js';
 import { Runs, runsUsedCounter } from './runs.js';
@@ -63,6 +65,12 @@ export interface Core {
    * are read like typed ones, and each is removed once an import that used it ends.
    */
   readonly staging: Staging;
+  /**
+   * Writes a file the person asked for (a card, receipt or model file) atomically, its temporary
+   * name recorded in the home meanwhile so that a crash's leftover is removed at the next start.
+   * Throws DISK_FULL naming the folder or FILE_ERROR naming the file.
+   */
+  writeUserFile(target: string, data: Uint8Array): void;
   close(): Promise<void>;
 }
 
@@ -76,11 +84,31 @@ function logUnexpected(method: string, error: unknown): void {
 export async function openCore(options: CoreOptions): Promise<Core> {
   await cryptoReady();
   const home = openHome(options.home, options.host, { nativeBinding: options.sqliteNativeBinding });
+  try {
+    return openCoreOn(home, options);
+  } catch (error) {
+    home.close();
+    throw asDiskFull(error, home.dir);
+  }
+}
+
+/**
+ * SQLite reports a full disk for the home's database as SQLITE_FULL from any statement that
+ * writes; it rolled the statement's transaction back, so the one message holds.
+ */
+function asDiskFull(error: unknown, homeDir: string): unknown {
+  return !(error instanceof CleanroomError) && isDiskFull(error) ? diskFullError(homeDir) : error;
+}
+
+function openCoreOn(home: OpenedHome, options: CoreOptions): Core {
   const keystore = new Keystore(home.db);
   const clock = options.clock ?? (() => new Date());
   const contacts = new Contacts(home.db, clock);
   const rooms = new Rooms(home.db, contacts, clock);
-  const packets = new Packets(home.db, rooms, clock);
+  // Temporary files outside the home that a crash left (an export's .partial) go first.
+  const pendingFiles = new PendingFiles(home.db, clock);
+  pendingFiles.sweep();
+  const packets = new Packets(home.db, rooms, clock, undefined, pendingFiles);
   const me = () => keystore.publicIdentity();
   const identityOrNull = () => {
     const status = keystore.status();
@@ -95,14 +123,14 @@ export async function openCore(options: CoreOptions): Promise<Core> {
   // plaintext in a RAM folder; neither is ever referenced, so both go before anything else runs.
   sweepVault(home.db, home.vaultDir);
   sweepRamFolders();
-  const jobs = new Jobs(clock);
+  const jobs = new Jobs(clock, (error) => asDiskFull(error, home.dir));
   // Its folder is made at the first upload (a CLI run never needs one) and removed at close.
   const staging = new Staging();
   const assets = new Assets(home.db, home.vaultDir, rooms, worker, jobs, clock, staging);
   const approvals = new Approvals(rooms, assets, clock);
   const notebooks = new Notebooks(rooms, worker, approvals, clock, runsUsedCounter(home.db), { vaultDir: home.vaultDir, sealedKeyOf: (asset) => assets.sealedKeyOf(asset), payloadFileOf: (hash) => packets.payloadFileOf(hash) });
   const outputs = new Outputs(home.db, home.vaultDir, clock);
-  const models = new Models(worker, staging);
+  const models = new Models(worker, staging, pendingFiles);
   const runs = new Runs(home.db, home.vaultDir, rooms, notebooks, outputs, packets, worker, jobs, clock, {
     ...(options.runTimeoutMs === undefined ? {} : { timeoutMs: options.runTimeoutMs }),
     ...(options.runMemoryLimit === undefined ? {} : { memoryLimit: options.runMemoryLimit }),
@@ -179,7 +207,7 @@ export async function openCore(options: CoreOptions): Promise<Core> {
     },
     'packet.export': async (request) => packets.export(request, me(), keystore.keys()),
     'packet.import': async (request) => packets.import(request, me(), keystore.keys()),
-    'table.inspect': async ({ path, format }) => assets.inspect(path, format),
+    'table.inspect': async ({ path, format, followSymlinks }) => assets.inspect(path, format, followSymlinks),
     'table.add': async (request) => {
       const identity = me();
       return { job: await assets.startTable(request, identity, keystore.keys()) };
@@ -265,7 +293,8 @@ export async function openCore(options: CoreOptions): Promise<Core> {
     if (!checked.ok) return { ok: false, error: { code: 'BAD_REQUEST', message: checked.issue.message } };
     try {
       return { ok: true, value: await call(method, checked.value as ApiRequest<typeof method>) };
-    } catch (error) {
+    } catch (thrown) {
+      const error = asDiskFull(thrown, home.dir);
       if (!(error instanceof CleanroomError)) logUnexpected(method, error);
       return { ok: false, error: toApiError(error) };
     }
@@ -276,6 +305,10 @@ export async function openCore(options: CoreOptions): Promise<Core> {
     dispatch,
     call,
     staging,
+    writeUserFile(target, data) {
+      if (closed) throw new CleanroomError('INTERNAL', 'Cleanroom is shutting down.');
+      writeFileAtomic(target, data, { journal: pendingFiles });
+    },
     async close() {
       if (closed) return;
       closed = true;

@@ -52,7 +52,11 @@ export class Jobs {
   private readonly jobs = new Map<string, Job>();
   private readonly abort = new AbortController();
 
-  constructor(private readonly clock: () => Date) {}
+  constructor(
+    private readonly clock: () => Date,
+    /** Turns a library's error into ours before it is shown (core: a full disk becomes DISK_FULL). */
+    private readonly translate: (error: unknown) => unknown = (error) => error,
+  ) {}
 
   /** Starts an import in the background and returns the job's id at once. */
   start(kind: JobKind, message: string, run: (context: JobContext) => Promise<AssetView>): string {
@@ -102,7 +106,7 @@ export class Jobs {
           done: job.view.total ?? job.view.done,
         };
       } catch (error) {
-        const { code, message: text } = toApiError(error);
+        const { code, message: text } = toApiError(this.translate(error));
         const cancelled = job.cancelRequested || code === 'CANCELLED';
         job.view = {
           ...job.view,

@@ -227,6 +227,35 @@ export const migrations: readonly Migration[] = [
       CREATE INDEX ledger_runs_by_room ON ledger_runs (room);
     `,
   },
+  {
+    version: 6,
+    name: 'pending-files',
+    sql: `
+      -- Temporary files being written outside the home (the hidden .partial of an export in the
+      -- folder the person chose), electron/core/pending-files.ts. A row is committed before its
+      -- file is created and deleted once the file is renamed into place or removed, so the files
+      -- a kill -9 left are removed at the next start-up.
+      CREATE TABLE pending_files (
+        -- Absolute path of the temporary file.
+        path TEXT PRIMARY KEY,
+        created_at TEXT NOT NULL
+      ) STRICT;
+    `,
+  },
+  {
+    version: 7,
+    name: 'interrupted-attempts',
+    sql: `
+      -- Issue 15: an interrupted run (cut short before the commit that stores its outputs, ledger
+      -- sets and receipt together, so nothing came out of it) no longer counts against its
+      -- approvals (runs.ts runsUsedCounter); the next run of its snapshot to end lists it in its
+      -- receipt. listed_in is that run's id, NULL until a receipt lists it. Migration 4's "a run
+      -- counts whatever its outcome" now holds for every run that ended.
+      ALTER TABLE runs ADD COLUMN listed_in TEXT REFERENCES runs (id);
+
+      CREATE INDEX runs_unlisted_attempts ON runs (room, snapshot) WHERE status = 'interrupted' AND listed_in IS NULL;
+    `,
+  },
 ];
 
 export const latestSchemaVersion = migrations.length === 0 ? 0 : (migrations[migrations.length - 1] as Migration).version;

@@ -1,15 +1,14 @@
 // Models: scoring a local file with a model output or an exported model file (`model.predict`).
 // The worker reads the file with a DuckDB that may open nothing else and writes the scored CSV;
 // core only picks where that goes: beside the chosen file under a temporary name, renamed into
-// place once whole, or a private RAM folder whose CSV is returned and then removed.
+// place once whole, or back as text in the worker's answer (never a file).
 import { randomBytes } from 'node:crypto';
-import { accessSync, closeSync, constants, fstatSync, openSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants, fstatSync, openSync, readFileSync, renameSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { type ApiRequest, type Prediction } from '../../shared/contract.js';
-import { CleanroomError } from '../../shared/errors.js';
+import { CleanroomError, diskFullError } from '../../shared/errors.js';
 import { parseModelDocument, scoredFileName } from '../../shared/model.js';
-import { describeFileError, isFolder, outputTarget, syncFolder } from './files.js';
-import { createRamFolder } from './ram-folder.js';
+import { describeFileError, isFolder, outputTarget, type PendingFileJournal, removeQuietly, syncFolder, writeFailure } from './files.js';
 import { type Staging } from './staging.js';
 import { type WorkerHost } from './worker-host.js';
 
@@ -27,6 +26,8 @@ export class Models {
     private readonly worker: WorkerHost,
     /** Files the shell received; one scored here is removed once scoring ends, as imports do. */
     private readonly staging?: Pick<Staging, 'release'>,
+    /** Where the scored file's temporary name is recorded while the worker writes it. */
+    private readonly journal?: PendingFileJournal,
   ) {}
 
   /** Reads a model `.json` file (an exported model) as its JSON text, checked. */
@@ -95,36 +96,39 @@ export class Models {
     }
     if (isFolder(target)) throw new CleanroomError('FILE_ERROR', `Cannot write ${target}: it is a folder.`);
     const partial = path.join(folder, `.${path.basename(target)}.${randomBytes(6).toString('hex')}.partial`);
+    this.journal?.begin(partial);
     try {
       const scored = await this.score(modelText, source, request, partial);
       try {
         renameSync(partial, target);
       } catch (error) {
-        throw new CleanroomError('FILE_ERROR', `Cannot write ${target} (${describeFileError(error)}).`);
+        throw writeFailure(target, error);
       }
       syncFolder(folder);
       return { target, result: { columns: scored.columns, rows: scored.rows, scored: scored.scored } };
+    } catch (error) {
+      // The worker reports a full disk in its own words; the folder it was writing in is ours to name.
+      if (error instanceof CleanroomError && error.code === 'DISK_FULL') throw diskFullError(folder);
+      throw error;
     } finally {
-      rmSync(partial, { force: true });
+      // One that could not be removed stays recorded for the next start-up.
+      if (removeQuietly(partial)) this.journal?.end(partial);
     }
   }
 
-  /** Scores into a private RAM folder, returns the CSV's text and removes the folder. */
+  /** Has the worker return the CSV as text: written to no file, it cannot outlive a killed app. */
   private async scoreToText(modelText: string, source: string, request: PredictRequest) {
-    const ram = createRamFolder();
-    try {
-      const outFile = path.join(ram.dir, 'scored.csv');
-      const scored = await this.score(modelText, source, request, outFile);
-      const size = statSync(outFile).size;
-      if (size > maxReturnedCsvBytes) {
-        throw new CleanroomError(
-          'NOT_ALLOWED',
-          `The scored file would be ${Math.ceil(size / 1_000_000)} MB, more than the ${maxReturnedCsvBytes / 1_000_000} MB that can be shown; write it to a file instead (--out F).`,
-        );
-      }
-      return { result: { columns: scored.columns, rows: scored.rows, scored: scored.scored }, csv: readFileSync(outFile, 'utf8') };
-    } finally {
-      ram.remove();
+    const scored = await this.worker.request(
+      { kind: 'score', model: modelText, source, ...(request.format === undefined ? {} : { format: request.format }), maxCsvBytes: maxReturnedCsvBytes },
+      { timeoutMs: scoreTimeoutMs },
+    );
+    if (scored.csv === undefined) {
+      throw new CleanroomError(
+        'NOT_ALLOWED',
+        `The scored file would be ${Math.ceil((scored.csvBytes ?? 0) / 1_000_000)} MB, more than the ${maxReturnedCsvBytes / 1_000_000} MB that can be shown; write it to a file instead (--out F).`,
+      );
     }
+    return { result: { columns: scored.columns, rows: scored.rows, scored: scored.scored }, csv: scored.csv };
   }
+
 }

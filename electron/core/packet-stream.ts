@@ -13,13 +13,13 @@
 //
 // Vault naming: electron/core/vault.ts (when it exists) must use vaultPathFor for payload files,
 // and may sweep `.*.partial` files left in the vault by a crash at start-up.
-import { createReadStream } from 'node:fs';
-import { type FileHandle, open, rename, rm, stat } from 'node:fs/promises';
+import { constants, createReadStream } from 'node:fs';
+import { type FileHandle, lstat, open, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { hashCanonical } from '../../shared/canonical.js';
 import { type AssetDescriptor, type Payload } from '../../shared/asset.js';
 import { createHasher, randomBytes, toHex, hash } from '../../shared/crypto.js';
-import { CleanroomError } from '../../shared/errors.js';
+import { CleanroomError, diskFullError, isDiskFull } from '../../shared/errors.js';
 import {
   openPacketContents,
   type PacketContents,
@@ -38,7 +38,7 @@ import {
 } from '../../shared/packet.js';
 import { type SignedEntry } from '../../shared/room.js';
 import { type OutputRelease } from '../../shared/run.js';
-import { describeFileError, partialNameOf } from './files.js';
+import { describeFileError, linkTarget, partialNameOf, type PendingFileJournal, removeQuietly, symlinkRefusal, writeFailure } from './files.js';
 
 /** Bytes per read and write when payloads are copied: big enough to be fast, small enough to not matter. */
 const pieceBytes = 1024 * 1024;
@@ -121,11 +121,16 @@ export interface OpenedPacketFile {
  * size give the sizes (a /2 file must be exactly header + frames + its payloads' sizes), then the
  * signature, the frames and the feed's decryption. Refusals are worded for the importer.
  */
-export async function openPacketFile(file: string, recipient: PacketRecipientKeys): Promise<OpenedPacketFile> {
+export async function openPacketFile(file: string, recipient: PacketRecipientKeys, options: { readonly followSymlinks?: boolean } = {}): Promise<OpenedPacketFile> {
   let handle: FileHandle;
+  // O_NOFOLLOW refuses a link in the same call that opens the file, so it cannot be swapped in
+  // between a check and the open; where the flag does not exist (Windows), lstat checks first.
+  const noFollow = options.followSymlinks !== true && constants.O_NOFOLLOW !== undefined;
+  if (options.followSymlinks !== true && !noFollow) await refuseSymlinkAt(file);
   try {
-    handle = await open(file, 'r');
+    handle = await open(file, noFollow ? constants.O_RDONLY | constants.O_NOFOLLOW : 'r');
   } catch (error) {
+    if (noFollow && (error as NodeJS.ErrnoException).code === 'ELOOP') await refuseSymlinkAt(file);
     throw cannotRead(file, error);
   }
   try {
@@ -148,6 +153,17 @@ export async function openPacketFile(file: string, recipient: PacketRecipientKey
   }
 }
 
+/** Throws the symlink refusal when `file` is a link. */
+async function refuseSymlinkAt(file: string): Promise<void> {
+  let isLink = false;
+  try {
+    isLink = (await lstat(file)).isSymbolicLink();
+  } catch {
+    return;
+  }
+  if (isLink) throw symlinkRefusal(file, linkTarget(file));
+}
+
 // ---- Receiving payloads into the vault ------------------------------------------------------------
 
 export interface StagedPayload {
@@ -162,9 +178,13 @@ export interface StagedPayloads {
   readonly payloads: readonly StagedPayload[];
   /** How many payloads are new to this vault. */
   readonly added: number;
-  /** Renames every verified copy into place and makes the renames durable. Call after the entries are committed. */
-  commit(): Promise<void>;
-  /** Removes every partial copy. Safe to call twice, and after commit. */
+  /**
+   * Renames every verified copy into place and makes the renames durable. Call just before the
+   * transaction that commits the entries and records the payloads' rows: a crash in between leaves
+   * whole files no row records, which the start-up sweep removes (the import did not happen).
+   */
+  place(): Promise<void>;
+  /** Removes every partial copy, and every file place() put in the vault. Safe to call twice. */
   discard(): Promise<void>;
 }
 
@@ -228,9 +248,11 @@ export async function stagePayloads(opened: OpenedPacketFile, vaultDir: string, 
   const refs = opened.header.payloads;
   const staged: StagedPayload[] = [];
   const partials = new Set<string>();
+  const placed = new Set<string>();
   const discard = async (): Promise<void> => {
-    for (const partial of partials) await rm(partial, { force: true });
+    for (const file of [...partials, ...placed]) await rm(file, { force: true });
     partials.clear();
+    placed.clear();
   };
   try {
     for (const [index, span] of opened.layout.payloads.entries()) {
@@ -261,18 +283,26 @@ export async function stagePayloads(opened: OpenedPacketFile, vaultDir: string, 
   } catch (error) {
     await discard();
     if (error instanceof CleanroomError) throw error;
+    if (isDiskFull(error)) throw diskFullError(vaultDir);
     throw new CleanroomError('FILE_ERROR', `Cannot store the packet's payloads in ${vaultDir} (${describeFileError(error)}); nothing was imported.`);
   }
   return {
     payloads: staged,
     added: staged.filter((payload) => payload.partial !== null).length,
-    async commit() {
-      for (const payload of staged) {
-        if (payload.partial === null || !partials.has(payload.partial)) continue;
-        await rename(payload.partial, payload.final);
-        partials.delete(payload.partial);
+    async place() {
+      try {
+        for (const payload of staged) {
+          if (payload.partial === null || !partials.has(payload.partial)) continue;
+          await rename(payload.partial, payload.final);
+          partials.delete(payload.partial);
+          placed.add(payload.final);
+        }
+        await syncFolder(vaultDir);
+      } catch (error) {
+        await discard();
+        if (isDiskFull(error)) throw diskFullError(vaultDir);
+        throw new CleanroomError('FILE_ERROR', `Cannot store the packet's payloads in ${vaultDir} (${describeFileError(error)}); nothing was imported.`);
       }
-      await syncFolder(vaultDir);
     },
     discard,
   };
@@ -291,26 +321,32 @@ export interface OutgoingPayload {
 export interface WriteOptions {
   /** Called after each payload piece is written; tests use it to crash mid-write. */
   readonly afterPiece?: (bytesWritten: number) => void;
+  /** Records the temporary file for the start-up sweep (the target is outside the home). */
+  readonly journal?: PendingFileJournal;
 }
 
 /**
  * Writes `head` (from encodePacketHead) and then each payload's vault file, in order, to a hidden
  * `.partial` name next to `target`; syncs; renames; syncs the folder. Each vault file is hashed as
  * it is copied, so a damaged vault copy is never sent under a good hash. Returns the file's size.
- * Throws FILE_ERROR naming the path (HOME_DAMAGED for a damaged vault copy) and leaves no partial.
+ * Throws DISK_FULL naming the folder, FILE_ERROR naming the path, or HOME_DAMAGED for a damaged
+ * vault copy, and leaves no partial: removed on any failure here, and recorded in `journal` so one
+ * a kill -9 leaves goes at the next start-up.
  */
 export async function writePacketFile(target: string, head: Uint8Array, payloads: readonly OutgoingPayload[], options: WriteOptions = {}): Promise<number> {
   const partial = partialNameOf(target);
+  for (const payload of payloads) {
+    const size = await existingSize(payload.source);
+    if (size === null) throw new CleanroomError('HOME_DAMAGED', `The encrypted payload of ${payload.label} is missing from the vault (${payload.source}); no packet was written.`);
+    if (size !== payload.ref.size) {
+      throw new CleanroomError('HOME_DAMAGED', `The vault copy of ${payload.label} is ${size} bytes; its descriptor says ${payload.ref.size}. No packet was written.`);
+    }
+  }
+  options.journal?.begin(partial);
   let handle: FileHandle | null = null;
   let created = false;
+  let leftover = false;
   try {
-    for (const payload of payloads) {
-      const size = await existingSize(payload.source);
-      if (size === null) throw new CleanroomError('HOME_DAMAGED', `The encrypted payload of ${payload.label} is missing from the vault (${payload.source}); no packet was written.`);
-      if (size !== payload.ref.size) {
-        throw new CleanroomError('HOME_DAMAGED', `The vault copy of ${payload.label} is ${size} bytes; its descriptor says ${payload.ref.size}. No packet was written.`);
-      }
-    }
     handle = await open(partial, 'w', 0o644);
     created = true;
     let written = 0;
@@ -332,9 +368,11 @@ export async function writePacketFile(target: string, head: Uint8Array, payloads
     return total;
   } catch (error) {
     if (handle !== null) await handle.close().catch(() => undefined);
-    if (created) await rm(partial, { force: true });
-    if (error instanceof CleanroomError) throw error;
-    throw new CleanroomError('FILE_ERROR', `Cannot write ${target} (${describeFileError(error)}).`);
+    leftover = created && !removeQuietly(partial);
+    throw writeFailure(target, error);
+  } finally {
+    // One that could not be removed stays recorded for the next start-up.
+    if (!leftover) options.journal?.end(partial);
   }
 }
 

@@ -23,7 +23,7 @@ import {
 } from '../../shared/packet.js';
 import { type ExportResult, type ImportResult, type MemberRef, type SignedEntry } from '../../shared/room.js';
 import { deriveRoomState, mergeEntries, type MemberState, type RoomState } from '../../shared/room-state.js';
-import { outputTarget } from './files.js';
+import { outputTarget, type PendingFileJournal, writeFailure } from './files.js';
 import { vaultFolderName } from './home.js';
 import { type UnlockedKeys } from './keystore.js';
 import {
@@ -65,6 +65,8 @@ export interface ExportedPayload {
 export interface ImportRequest {
   readonly path?: string;
   readonly contentBase64?: string;
+  /** Read `path` even when it is a symbolic link (refused otherwise). */
+  readonly followSymlinks?: boolean;
 }
 
 const refOf = (member: MemberRef): MemberRef => ({
@@ -110,6 +112,8 @@ export class Packets {
     private readonly clock: () => Date,
     /** The home's vault folder; by default `vault` next to the database. */
     vaultDir?: string,
+    /** Where a packet file's temporary name is recorded while it is written outside the home. */
+    private readonly journal?: PendingFileJournal,
   ) {
     this.vaultDir = vaultDir ?? path.join(path.dirname(db.name), vaultFolderName);
   }
@@ -172,7 +176,7 @@ export class Packets {
       return { result, payloads };
     }
     const target = outputTarget(request.outPath, defaultName);
-    const size = await writePacketFile(target, head, outgoing);
+    const size = await writePacketFile(target, head, outgoing, this.journal === undefined ? {} : { journal: this.journal });
     return { result: { fileName: path.basename(target), path: target, contentBase64: null, size, recipients: recipientAliases }, payloads };
   }
 
@@ -211,12 +215,19 @@ export class Packets {
     const hasContent = request.contentBase64 !== undefined;
     if (hasPath === hasContent) throw new CleanroomError('BAD_REQUEST', 'Give exactly one of path or contentBase64.');
     const recipient = { boxPublicKey: fromBase64Url(me.boxPublicKey), boxSecretKey: keys.boxSecretKey };
-    if (request.path !== undefined) return this.importFile(await openPacketFile(path.resolve(request.path), recipient), me);
+    if (request.path !== undefined) {
+      return this.importFile(await openPacketFile(path.resolve(request.path), recipient, { followSymlinks: request.followSymlinks === true }), me);
+    }
     // Bytes from the browser go through the same streaming path: a hidden temporary file in the
     // vault (never picked up as anything: it ends in .partial), removed whatever happens.
     const bytes = decodePacketBase64(request.contentBase64 as string);
     const temporary = path.join(this.vaultDir, `.import-${toHex(randomBytes(8))}${packetFileExtension}.partial`);
-    await writeFile(temporary, bytes, { mode: 0o600 });
+    try {
+      await writeFile(temporary, bytes, { mode: 0o600 });
+    } catch (error) {
+      await rm(temporary, { force: true });
+      throw writeFailure(temporary, error);
+    }
     try {
       return await this.importFile(await openPacketFile(temporary, recipient), me);
     } finally {
@@ -239,19 +250,21 @@ export class Packets {
       nameOf: (asset) => descriptors.get(asset)?.descriptor.name ?? releases.get(asset)?.descriptor.name,
       locate: (payloadHash) => this.payloadFileOf(payloadHash) ?? vaultPathFor(this.vaultDir, payloadHash),
     });
-    let result: ImportResult;
+    // The payloads take their final names first, then one transaction commits the entries and the
+    // payloads' rows: a crash before it leaves whole files no row records, which the start-up sweep
+    // removes (nothing was imported); after it, entries and payloads are both there. A row is never
+    // written for a file that is not whole and in place.
     try {
-      result = this.db.transaction((): ImportResult => this.apply(opened, me, now, staged.added))();
+      await staged.place();
+      return this.db.transaction((): ImportResult => {
+        const result = this.apply(opened, me, now, staged.added);
+        this.recordPayloads(staged.payloads, now);
+        return result;
+      })();
     } catch (error) {
       await staged.discard();
       throw error;
     }
-    // Only now, with the entries committed, do the payloads take their final names; their rows
-    // follow the files (a row is never written for a file that is not whole and in place). A crash
-    // between the two leaves a whole file without a row, which the next import of it records.
-    await staged.commit();
-    this.recordPayloads(staged.payloads, now);
-    return result;
   }
 
   /** Whether this home's schema has the vault's payload table (added with assets). */
@@ -266,11 +279,10 @@ export class Packets {
     return row === undefined ? null : path.join(this.vaultDir, row.path);
   }
 
+  /** Records the payloads' rows; called inside the import's transaction. */
   private recordPayloads(payloads: readonly StagedPayload[], now: Date): void {
     if (payloads.length === 0 || !this.hasPayloadTable()) return;
-    this.db.transaction(() => {
-      for (const payload of payloads) recordPayload(this.db, this.vaultDir, { hash: payload.ref.hash, size: payload.ref.size, file: payload.final }, now);
-    })();
+    for (const payload of payloads) recordPayload(this.db, this.vaultDir, { hash: payload.ref.hash, size: payload.ref.size, file: payload.final }, now);
   }
 
   /** The room rules, without writing anything: throws the refusal, or says what to store. */

@@ -1,6 +1,7 @@
 // Private per-job folders for plaintext that DuckDB needs as a file (the Parquet of a table being
-// imported; later, decrypted inputs of a run). On Linux they live on /dev/shm, a RAM-backed tmpfs,
-// so decrypted rows never reach a persistent disk. Layout:
+// imported, the decrypted inputs of a run). On Linux they live on /dev/shm, a RAM-backed tmpfs,
+// so decrypted rows never reach a persistent disk, and the worker unlinks each file it makes here
+// before writing to it (electron/worker/private-file.ts), so a kill leaves at most empty entries. Layout:
 //   <root>/                 root = /dev/shm/cleanroom-<uid>, mode 0700, owned by us
 //   <root>/<pid>-<random>/  one job's folder, mode 0700; <pid> is the process that made it
 // A folder is removed when its job ends; one left by a process that died (kill -9, power loss

@@ -1,10 +1,13 @@
 // Runs: an approved snapshot, run by its runner. Core checks everything it can before a key is
 // unsealed (runner, approvals: signatures, expiry, revocation, runs left; every input payload's
-// hash), records the run (it counts against every approval it used from then on, whatever its
-// outcome), unseals the keys, and hands the worker the job with a private RAM-backed folder. Every
-// end (succeeded, failed, cancelled) is signed as a receipt and appended to my feed as
-// run.finished; outputs are stored encrypted at rest (outputs.ts). Releasing a run's outputs is an
-// output.released entry plus a packet carrying the encrypted tables to the snapshot's recipients.
+// hash), records the run (it counts against every approval it used from then on), unseals the keys,
+// and hands the worker the job with a private RAM-backed folder. Every end (succeeded, failed,
+// cancelled) is signed as a receipt and appended to my feed as run.finished, in the one commit that
+// also stores the outputs and the ledger sets; outputs are stored encrypted at rest (outputs.ts).
+// A run cut short before that commit (the process died) is interrupted: nothing came out of it, so
+// it stops counting, and the next receipt of its snapshot lists it (docs/receipts.md §1). Releasing
+// a run's outputs is an output.released entry plus a packet carrying the encrypted tables to the
+// snapshot's recipients.
 import { existsSync, rmSync, statSync } from 'node:fs';
 import type Database from 'better-sqlite3';
 import { openDataKey } from '../../shared/approval.js';
@@ -12,7 +15,18 @@ import { readableBytes } from '../../shared/asset.js';
 import { fromBase64Url, randomBytes, toBase64Url, toHex, wipe } from '../../shared/crypto.js';
 import { CleanroomError, toApiError } from '../../shared/errors.js';
 import { type IdentityPublic } from '../../shared/identity.js';
-import { type Receipt, type SignedReceipt, encodeReceiptFile, receiptFileExtension, signReceipt, signedReceiptSchema, verifyReceipt } from '../../shared/receipt.js';
+import {
+  maxInterruptedAttempts,
+  type Receipt,
+  receiptFormat,
+  receiptFormatRetried,
+  type SignedReceipt,
+  encodeReceiptFile,
+  receiptFileExtension,
+  signReceipt,
+  signedReceiptSchema,
+  verifyReceipt,
+} from '../../shared/receipt.js';
 import { decodeCanonical } from '../../shared/canonical.js';
 import { feedRunsByApproval, type RoomState, type SnapshotState, snapshotStatus } from '../../shared/room-state.js';
 import { type ExportResult } from '../../shared/room.js';
@@ -50,6 +64,7 @@ interface RunRow {
   finished_at: string | null;
   failure: string | null;
   receipt: string | null;
+  listed_in: string | null;
 }
 
 type Failure = NonNullable<RunView['failure']>;
@@ -69,11 +84,22 @@ const shortId = (id: string): string => id.slice(0, 8);
 const byKey = <T>(keyOf: (item: T) => string) => (a: T, b: T): number => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0);
 
 /**
+ * SQL condition on `runs AS r`: an interrupted attempt nothing came out of. Outputs, ledger sets and
+ * the receipt are committed together with the run's end, so an interrupted run has none of them;
+ * they are checked all the same, since a value that left the worker must always count.
+ */
+const freeAttempt = `r.status = 'interrupted' AND r.receipt IS NULL
+  AND NOT EXISTS (SELECT 1 FROM outputs o WHERE o.run = r.id)
+  AND NOT EXISTS (SELECT 1 FROM ledger_runs l WHERE l.run = r.id)`;
+
+/**
  * Runs used per approval: for each approval.granted id, the larger of this home's own runs that
- * used it (counted from the moment they started) and the run.finished entries listing it.
+ * used it (counted from the moment they started, except interrupted attempts nothing came out of)
+ * and the run.finished entries listing it. Other homes count only run.finished entries, and an
+ * interrupted attempt has none, so every home counts the same.
  */
 export function runsUsedCounter(db: Database.Database): (state: RoomState) => (approvalId: string) => number {
-  const local = db.prepare('SELECT count(*) AS n FROM run_approvals WHERE approval = ?');
+  const local = db.prepare(`SELECT count(*) AS n FROM run_approvals ra JOIN runs r ON r.id = ra.run WHERE ra.approval = ? AND NOT (${freeAttempt})`);
   return (state) => {
     const feed = feedRunsByApproval(state);
     return (approvalId) => Math.max((local.get(approvalId) as { n: number }).n, feed.get(approvalId) ?? 0);
@@ -151,7 +177,11 @@ export class Runs {
     }
   }
 
-  /** At start-up: runs cut short by a crash become interrupted (they still used their approvals). */
+  /**
+   * At start-up: runs cut short by a crash become interrupted. One process owns the home, so a row
+   * still running now has no process behind it; it never reached the commit of its end, so it used
+   * no run, and the next receipt of its snapshot lists it.
+   */
   markInterrupted(): number {
     return this.db.prepare("UPDATE runs SET status = 'interrupted', finished_at = ? WHERE status = 'running'").run(this.clock().toISOString()).changes;
   }
@@ -167,7 +197,22 @@ export class Runs {
     }
     const status = snapshotStatus(state, found.id, this.clock(), this.runsUsed(state));
     if (!status.canRun) return `${name} cannot run in ${room.name}: ${status.reasons.join('; ')}.`;
+    if (this.unlistedAttempts(room.id, found.id, null).length >= maxInterruptedAttempts) {
+      // One receipt lists them all, so the free attempts stop there; the way on is what used-up approvals need.
+      return `${name} was interrupted ${maxInterruptedAttempts} times without ending, as many as one receipt can list; it cannot be tried again in this home. Add the notebook again and ask for new approvals.`;
+    }
     return null;
+  }
+
+  /** Interrupted attempts of a snapshot no receipt lists yet, oldest first; only those started by `before` when given. */
+  private unlistedAttempts(roomId: string, snapshot: string, before: string | null): { run: string; startedAt: string }[] {
+    const rows = this.db
+      .prepare(
+        `SELECT r.id, r.started_at FROM runs r WHERE r.room = ? AND r.snapshot = ? AND r.listed_in IS NULL AND ${freeAttempt}
+         AND (? IS NULL OR r.started_at <= ?) ORDER BY r.started_at, r.id LIMIT ?`,
+      )
+      .all(roomId, snapshot, before, before, maxInterruptedAttempts) as { id: string; started_at: string }[];
+    return rows.map((row) => ({ run: row.id, startedAt: row.started_at }));
   }
 
   /** Checks the payload of every table and library the snapshot reads: there, and the bytes that were approved. */
@@ -376,11 +421,13 @@ export class Runs {
       .sort(byKey((input) => input.asset));
     const store = (withEntry: boolean): void => {
       this.rooms.transaction(() => {
+        // Interrupted attempts of this snapshot, listed once: by the first receipt signed after them.
+        const attempts = this.unlistedAttempts(room.id, found.id, startedAt.toISOString());
         // Differencing ledger: recorded in the very commit that makes the outputs visible.
         if (end.status === 'succeeded') appendLedger(this.db, room.id, run, end.released ?? [], { boxPublicKey: fromBase64Url(me.boxPublicKey) }, finishedAt);
         const hashes = end.status === 'succeeded' ? this.outputs.storeMine(room, run, found.id, end.outputs, me, state.policy.outputRetentionDays, finishedAt) : new Map<string, string>();
         const receipt: Receipt = {
-          format: 'cleanroom-receipt/1',
+          format: attempts.length === 0 ? receiptFormat : receiptFormatRetried,
           room: room.id,
           snapshot: found.id,
           runner: me.signPublicKey,
@@ -396,8 +443,11 @@ export class Runs {
           finishedAt: finishedAt.toISOString(),
           status: end.status,
           failure: end.failure === null ? null : { class: end.failure.class, cell: end.failure.cell },
+          ...(attempts.length === 0 ? {} : { interrupted: [...attempts].sort(byKey((attempt) => attempt.run)) }),
         };
         const signed = signReceipt(receipt, keys.signSecretKey);
+        const listed = this.db.prepare('UPDATE runs SET listed_in = ? WHERE id = ?');
+        for (const attempt of attempts) listed.run(run, attempt.run);
         this.db
           .prepare('UPDATE runs SET status = ?, finished_at = ?, failure = ?, receipt = ? WHERE id = ?')
           .run(end.status, finishedAt.toISOString(), end.failure === null ? null : JSON.stringify(end.failure), encodeReceiptFile(signed), run);
@@ -445,6 +495,8 @@ export class Runs {
         released: released.has(row.id),
         isMine: true,
         hasReceipt: signed !== null,
+        interruptedAttempts: signed?.receipt.interrupted ?? [],
+        listedIn: row.listed_in,
       });
     }
     for (const finished of state.runs) {
@@ -466,6 +518,8 @@ export class Runs {
         released: released.has(finished.id),
         isMine: finished.runner === me.signPublicKey,
         hasReceipt: true,
+        interruptedAttempts: receipt.interrupted ?? [],
+        listedIn: null,
       });
     }
     return [...views.values()].sort((a, b) => (a.startedAt === b.startedAt ? (a.id < b.id ? -1 : 1) : a.startedAt < b.startedAt ? 1 : -1));
@@ -568,7 +622,7 @@ export class Runs {
     const selfCheck = verifyReceipt(text, { runnerKey: claimed?.receipt.runner ?? 'A'.repeat(43) });
     if (!selfCheck.ok) return fail(selfCheck.reason);
     const receipt = selfCheck.receipt;
-    result.checks.push('the file is a well-formed cleanroom-receipt/1');
+    result.checks.push(`the file is a well-formed ${receipt.format}`);
     result.snapshot = receipt.snapshot;
     result.status = receipt.status;
     result.outputs = receipt.outputs.map((output) => ({ name: output.name, rows: output.rows, suppressedRows: output.suppressedRows, matches: null }));
@@ -611,6 +665,13 @@ export class Runs {
       }
     }
     result.checks.push(`${receipt.inputs.length} input${receipt.inputs.length === 1 ? '' : 's'}, each the payload the snapshot names`);
+    const attempts = receipt.interrupted ?? [];
+    // An attempt that ended with a receipt counted; it cannot also be one that came to nothing.
+    const ended = attempts.find((attempt) => state.runs.some((run) => run.id === attempt.run));
+    if (ended !== undefined) return fail(`the receipt lists run ${ended.run.slice(0, 12)}… as interrupted, but that run ended with a receipt in the room`);
+    if (attempts.length > 0) {
+      result.checks.push(`after ${attempts.length} interrupted attempt${attempts.length === 1 ? '' : 's'} that used no run (nothing came out of them), none a run recorded in the room`);
+    }
     result.outputs = receipt.outputs.map((output) => {
       const mine = held.find((candidate) => candidate.name === output.name);
       return { name: output.name, rows: output.rows, suppressedRows: output.suppressedRows, matches: mine === undefined ? null : mine.hash === output.hash };

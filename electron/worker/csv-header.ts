@@ -6,8 +6,9 @@
 import { open } from 'node:fs/promises';
 import { CleanroomError } from '../../shared/errors.js';
 
-/** DuckDB's default max_line_size: a longer header would fail there anyway. */
-const maxHeaderBytes = 2 * 1024 * 1024;
+/** The longest line (in bytes) a CSV may have: DuckDB's max_line_size, pinned in import.ts's csvRelation. */
+export const maxCsvLineBytes = 2_000_000;
+const maxHeaderBytes = maxCsvLineBytes;
 const candidateDelimiters = [',', ';', '\t', '|'] as const;
 
 export interface CsvHeader {
@@ -28,7 +29,7 @@ function firstRecord(bytes: Uint8Array, fileName: string, wholeFile: boolean): U
     if (byte === 0x22) inQuotes = !inQuotes;
     else if (byte === 0x0a && !inQuotes) return bytes.subarray(0, index > 0 && bytes[index - 1] === 0x0d ? index - 1 : index);
   }
-  if (!wholeFile) refuse(fileName, `the header line is longer than ${maxHeaderBytes / 1024 / 1024} MiB`);
+  if (!wholeFile) refuse(fileName, `line 1 (the header) is longer than ${maxHeaderBytes.toLocaleString('en-US')} bytes, the most one line may hold`);
   if (inQuotes) refuse(fileName, 'line 1 (the header) has a quoted name that is not closed');
   const end = bytes.length > 0 && bytes[bytes.length - 1] === 0x0d ? bytes.length - 1 : bytes.length;
   return bytes.subarray(0, end);

@@ -1,7 +1,7 @@
-// Short-lived DuckDB instances for reading one source file (inspect, importTable). Each may open
-// only the files it is given: enable_external_access=false with allowed_paths (the source) and
-// allowed_directories (the job's private RAM folder, for the Parquet it writes), then the
-// configuration is locked. Parquet and JSON readers are built into @duckdb/node-api's DuckDB, so
+// Short-lived DuckDB instances for reading one source file (inspect, importTable) or a run's
+// decrypted tables. Each may open only the files it is given: enable_external_access=false with
+// allowed_paths (the source and, for an import, the one Parquet file it writes, a nameless
+// /proc/self/fd/<n> on Linux: private-file.ts), then the configuration is locked. Parquet and JSON readers are built into @duckdb/node-api's DuckDB, so
 // nothing is loaded or installed; autoloading stays off.
 
 import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
@@ -14,7 +14,7 @@ export interface EngineLimits {
 export interface FileEngineAccess {
   /** Files the engine may read (each exactly). */
   readonly files: readonly string[];
-  /** Folders the engine may read and write below (the job's private RAM folder). */
+  /** Folders the engine may read and write below (none today: every file is named exactly). */
   readonly folders?: readonly string[];
 }
 

@@ -1,13 +1,14 @@
 // Reading the owner's source files: `inspect` (schema for review) and `importTable` (Parquet in
-// the job's private RAM folder, then encrypted into the vault). Both use a short-lived DuckDB that
-// may open only the source file (and, for import, the RAM folder): see file-engine.ts.
+// a nameless file of the job's private RAM folder, private-file.ts, then encrypted into the
+// vault). Both use a short-lived DuckDB that may open only the source file (and, for import, that
+// one Parquet file): see file-engine.ts.
 //
 // Error messages here may quote DuckDB's text about the source (a line number, a value that did
 // not convert): the source is the owner's own data on their own machine, shown to them alone.
 // They are cut to one line.
 
-import { randomBytes } from 'node:crypto';
-import { rm, stat } from 'node:fs/promises';
+import { type BigIntStats } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { type SourceFormat } from '../../shared/asset.js';
 import { fromBase64Url, wipe } from '../../shared/crypto.js';
@@ -22,9 +23,10 @@ import {
   type WorkerProgress,
   type WorkerRequest,
 } from '../../shared/worker-protocol.js';
-import { readCsvHeader } from './csv-header.js';
+import { maxCsvLineBytes, readCsvHeader } from './csv-header.js';
 import { type EngineLimits, type FileEngine, openFileEngine, sqlIdentifier, sqlString } from './file-engine.js';
-import { encryptToPayloadFile, openFileReader } from './payload-stream.js';
+import { encryptToPayloadFile } from './payload-stream.js';
+import { createPrivateFile } from './private-file.js';
 
 /** Longest type name a table descriptor accepts (shared/asset.ts columnSchema). */
 const maxTypeLength = 200;
@@ -57,6 +59,50 @@ export interface Source {
   readonly format: SourceFormat;
   readonly size: number;
   readonly extension: string;
+  /** Device, inode, size and modification time when opened: a change means the file is being written. */
+  readonly version: string;
+}
+
+/** Parquet files begin and end with these four bytes. */
+const parquetMagic = Buffer.from('PAR1', 'ascii');
+
+const versionText = (info: BigIntStats): string => `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}`;
+
+async function versionOf(file: string): Promise<string> {
+  return versionText(await stat(file, { bigint: true }));
+}
+
+/** Whether the source is no longer the file openSource saw (it grew, shrank, was replaced or rewritten). */
+async function sourceChanged(source: Source): Promise<boolean> {
+  try {
+    return (await versionOf(source.file)) !== source.version;
+  } catch {
+    return true;
+  }
+}
+
+const changedWhileRead = (source: Source): CleanroomError =>
+  new CleanroomError('FILE_ERROR', `Cannot import ${source.name}: the file changed while it was being read; import it again once nothing is writing to it.`);
+
+/** DuckDB's "No magic bytes found" names nothing the owner can act on: a CSV named .parquet is the usual cause. */
+async function requireParquet(file: string, name: string, size: number): Promise<void> {
+  const head = Buffer.alloc(4);
+  const tail = Buffer.alloc(4);
+  const handle = await open(file, 'r');
+  try {
+    if (size >= 8) {
+      await handle.read(head, 0, 4, 0);
+      await handle.read(tail, 0, 4, size - 4);
+    }
+  } finally {
+    await handle.close();
+  }
+  if (!head.equals(parquetMagic) || !tail.equals(parquetMagic)) {
+    throw new CleanroomError(
+      'FILE_ERROR',
+      `Cannot import ${name}: it is not a Parquet file (a Parquet file starts and ends with PAR1); if it holds CSV or JSON text, give it that extension or name that format.`,
+    );
+  }
 }
 
 function requireAbsolute(file: string, what: string): string {
@@ -77,10 +123,12 @@ export async function openSource(requested: string, format: SourceFormat | undef
     );
   }
   let size: number;
+  let version: string;
   try {
-    const info = await stat(file);
+    const info = await stat(file, { bigint: true });
     if (info.isDirectory()) throw new CleanroomError('FILE_ERROR', `Cannot import ${name}: it is a folder, not a file.`);
-    size = info.size;
+    size = Number(info.size);
+    version = versionText(info);
   } catch (error) {
     if (error instanceof CleanroomError) throw error;
     const code = (error as NodeJS.ErrnoException).code;
@@ -88,7 +136,8 @@ export async function openSource(requested: string, format: SourceFormat | undef
     throw new CleanroomError('FILE_ERROR', `Cannot import ${name}: ${why}.`);
   }
   if (size === 0) throw new CleanroomError('FILE_ERROR', `Cannot import ${name}: the file is empty.`);
-  return { file, name, format: chosen, size, extension };
+  if (chosen === 'parquet') await requireParquet(file, name, size);
+  return { file, name, format: chosen, size, extension, version };
 }
 
 const refuse = (source: Source, why: string): never => {
@@ -102,7 +151,8 @@ export function describeSourceError(source: Source, message: string): string {
   const columns = /Expected Number of Columns: (\d+) Found: (\d+)/.exec(text);
   const conversion = /Error when converting column "(.*?)"\. Could not convert string "(.*?)" to '(.+?)'/.exec(text);
   let reason: string;
-  if (columns) reason = `has ${columns[2]} fields where the header has ${columns[1]}`;
+  if (/Maximum line size of \d+ bytes exceeded/.test(text)) reason = lineTooLong;
+  else if (columns) reason = `has ${columns[2]} fields where the header has ${columns[1]}`;
   else if (/unterminated quote/i.test(text)) reason = 'has a quoted value that is not closed properly';
   else if (/invalid unicode|not utf-8/i.test(text)) reason = 'is not valid UTF-8 text (save the file as UTF-8)';
   else if (conversion) {
@@ -118,6 +168,9 @@ export function describeSourceError(source: Source, message: string): string {
   const oneLine = sentence.replace(/\s+/g, ' ').replace(/[.\s]+$/, '');
   return `${oneLine.length > 400 ? `${oneLine.slice(0, 399)}…` : oneLine}.`;
 }
+
+/** The reason given for a line over maxCsvLineBytes (a 10 MB value, say), after "line N". */
+const lineTooLong = `is longer than ${maxCsvLineBytes.toLocaleString('en-US')} bytes, the most one line may hold`;
 
 const messageOf = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
@@ -143,6 +196,8 @@ export function csvRelation(source: Source, delimiter: string, columns?: readonl
     'null_padding = false',
     'ignore_errors = false',
     "encoding = 'utf-8'",
+    // Pinned, so csv-header.ts and the message for a longer line say the same limit.
+    `max_line_size = ${maxCsvLineBytes}`,
   ];
   if (columns !== undefined) {
     options.push('auto_detect = false', `columns = {${columns.map((name) => `${sqlString(name)}: 'VARCHAR'`).join(', ')}}`);
@@ -316,7 +371,9 @@ async function convertToParquet(
   const report = throttled(sink, 'converting', source.size);
   report(0);
   const select = columns.map(sqlIdentifier).join(', ');
-  const copy = `COPY (SELECT ${select} FROM ${relation}) TO ${sqlString(parquetFile)} (FORMAT parquet, COMPRESSION zstd)`;
+  // USE_TMP_FILE false: DuckDB writes into the file it is given instead of a temporary one renamed
+  // over it, which a nameless /proc/self/fd/<n> file could not be.
+  const copy = `COPY (SELECT ${select} FROM ${relation}) TO ${sqlString(parquetFile)} (FORMAT parquet, COMPRESSION zstd, USE_TMP_FILE false)`;
   // DuckDB's progress is a percentage of the source read; shown as bytes of the source.
   const poll = setInterval(() => {
     try {
@@ -344,23 +401,29 @@ export async function importTable(limits: EngineLimits, request: ImportTableRequ
   const outFile = requireAbsolute(request.outFile, 'outFile');
   const ramDir = requireAbsolute(request.ramDir, 'ramDir');
   const key = decodeDataKey(request.dataKey);
-  // A fresh name: DuckDB must never overwrite (or be handed) anything that was already there.
-  const parquetFile = path.join(ramDir, `table-${randomBytes(8).toString('hex')}.parquet`);
   try {
     const source = await openSource(request.source, request.format);
-    let rowCount: number;
-    const engine = await openFileEngine(limits, { files: [source.file], folders: [ramDir] });
+    // A fresh file: DuckDB must never overwrite (or be handed) anything that was already there.
+    const parquet = await createPrivateFile(ramDir, 'table');
     try {
-      const schema = await readSchema(engine, source);
-      const columns = selectColumns(source, schema.columns, request.columns);
-      rowCount = await convertToParquet(engine, source, schema.relation, columns, parquetFile, sink);
-    } finally {
-      // Release DuckDB's memory before encrypting.
-      engine.close();
-    }
-    if (rowCount === 0) refuse(source, 'it has no rows');
-    const reader = await openFileReader(parquetFile);
-    try {
+      let rowCount: number;
+      const engine = await openFileEngine(limits, { files: [source.file, parquet.path] });
+      try {
+        const schema = await readSchema(engine, source);
+        const columns = selectColumns(source, schema.columns, request.columns);
+        rowCount = await convertToParquet(engine, source, schema.relation, columns, parquet.path, sink);
+      } catch (error) {
+        // A file still being written fails in DuckDB's words (a torn last line) or not at all: say why.
+        if (await sourceChanged(source)) throw changedWhileRead(source);
+        throw error;
+      } finally {
+        // Release DuckDB's memory before encrypting.
+        engine.close();
+      }
+      // Rows appended while DuckDB read would be silently cut off, or half a line kept.
+      if (await sourceChanged(source)) throw changedWhileRead(source);
+      if (rowCount === 0) refuse(source, 'it has no rows');
+      const reader = await parquet.reader();
       const report = throttled(sink, 'encrypting', reader.size);
       report(0);
       const payload = await encryptToPayloadFile({
@@ -374,10 +437,9 @@ export async function importTable(limits: EngineLimits, request: ImportTableRequ
       });
       return { kind: 'importTable', rowCount, ...payload };
     } finally {
-      await reader.close();
+      await parquet.close();
     }
   } finally {
     wipe(key);
-    await rm(parquetFile, { force: true });
   }
 }

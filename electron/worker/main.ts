@@ -12,8 +12,9 @@ import {
   type DuckDBMaterializedResult,
   version as duckdbLibraryVersion,
 } from '@duckdb/node-api';
+import { Worker } from 'node:worker_threads';
 import { cryptoReady } from '../../shared/crypto.js';
-import { CleanroomError, describeFileError, type ErrorCode } from '../../shared/errors.js';
+import { CleanroomError, describeFileError, type ErrorCode, isDiskFull } from '../../shared/errors.js';
 import {
   describeQueryFailure,
   maxQueryColumns,
@@ -45,6 +46,29 @@ interface ParentPortLike {
   postMessage(message: unknown): void;
 }
 
+/** How often the watchdog thread looks for its parent. */
+const parentCheckMs = 250;
+
+/**
+ * Kills this process once the process that started it is gone (kill -9 of the app or CLI). The
+ * 'disconnect' handler below says so too under Node, but only when the event loop is free, and a
+ * long fit or a busy decryption loop must not keep decrypted rows alive behind a dead host, and
+ * Electron's parentPort has no such event. So a thread of its own compares the parent pid, which changes
+ * when the kernel re-parents an orphan. SIGKILL, because there is nothing to flush, and the
+ * process's nameless plaintext files end with it.
+ */
+function dieWithParent(): void {
+  const source = `
+    const { workerData } = require('node:worker_threads');
+    setInterval(() => { if (process.ppid !== workerData.parent) process.kill(process.pid, 'SIGKILL'); }, workerData.every);`;
+  try {
+    // execArgv [] keeps a development loader (tsx) out of the thread: the code above needs none.
+    new Worker(source, { eval: true, execArgv: [], workerData: { parent: process.ppid, every: parentCheckMs } }).unref();
+  } catch {
+    // No thread: under Node the 'disconnect' handler is still there; better that than no worker.
+  }
+}
+
 function connectToParent(): ParentTransport | null {
   const parentPort = (process as unknown as { parentPort?: ParentPortLike | null }).parentPort;
   if (parentPort) {
@@ -56,7 +80,9 @@ function connectToParent(): ParentTransport | null {
   const sendToParent = process.send?.bind(process);
   if (sendToParent) {
     // When core goes away, so does the worker: an orphan holding decrypted rows helps nobody.
-    process.on('disconnect', () => process.exit(0));
+    // SIGKILL rather than process.exit: exit waits for a DuckDB query still running (measured:
+    // minutes, with the run's plaintext held all along), and there is nothing to flush.
+    process.on('disconnect', () => process.kill(process.pid, 'SIGKILL'));
     return {
       // The callback keeps a send on a closing channel from becoming an 'error' event.
       send: (message) => void sendToParent(message, undefined, undefined, () => undefined),
@@ -164,6 +190,8 @@ async function runFileRequest(id: number, work: () => Promise<WorkerResult>, wha
     return { kind: 'result', id, result: await work() };
   } catch (error) {
     if (error instanceof CleanroomError) return failure(id, error.code, error.message.slice(0, 1_000));
+    // A full disk (the vault, or the folder a scored file goes to): core names the folder.
+    if (isDiskFull(error)) return failure(id, 'DISK_FULL', `${what} failed: the disk is full`);
     const code = (error as NodeJS.ErrnoException | null)?.code;
     if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) return failure(id, 'FILE_ERROR', `${what} failed (${describeFileError(error)})`);
     return failure(id, 'INTERNAL', `${what} failed`);
@@ -248,6 +276,7 @@ function startServing(transport: ParentTransport, connection: DuckDBConnection, 
 async function main(): Promise<void> {
   const transport = connectToParent();
   if (transport === null) fatal('must be started by Cleanroom (no parent channel)');
+  dieWithParent();
 
   // Listen before the (slow) database start so no early message is lost; hold them until ready.
   let handle: ((raw: unknown) => void) | null = null;

@@ -12,7 +12,7 @@
 // Both directions stream in chunks: a 1 GB table never sits in memory whole.
 
 import { open, rm } from 'node:fs/promises';
-import { CleanroomError } from '../../shared/errors.js';
+import { CleanroomError, isDiskFull } from '../../shared/errors.js';
 import {
   createHasher,
   createSecretStreamDecryptor,
@@ -63,6 +63,7 @@ export async function encryptToPayloadFile(options: EncryptOptions): Promise<Enc
   const chunkCount = Math.max(1, Math.ceil(plaintextLength / chunkSize));
   // 'wx': never overwrite; 0600: the file is ciphertext, but nobody else has a reason to read it.
   const out = await open(outFile, 'wx', 0o600).catch((error: unknown) => {
+    if (isDiskFull(error)) throw new CleanroomError('DISK_FULL', 'Cannot create the payload file: the disk is full.');
     throw new CleanroomError('FILE_ERROR', `Cannot create the payload file (${(error as NodeJS.ErrnoException).code ?? 'error'}).`);
   });
   const encryptor = createSecretStreamEncryptor(key);
@@ -102,22 +103,6 @@ export async function encryptToPayloadFile(options: EncryptOptions): Promise<Enc
     if (!finished) await rm(outFile, { force: true });
   }
   return { payloadHash: toHex(hasher.digest()), payloadSize: size, chunkSize };
-}
-
-/** A reader over one open file, from its current start. */
-export async function openFileReader(file: string): Promise<{ read: PlaintextReader; size: number; close(): Promise<void> }> {
-  const handle = await open(file, 'r');
-  const { size } = await handle.stat();
-  let position = 0;
-  return {
-    size,
-    read: async (buffer, length) => {
-      const { bytesRead } = await handle.read(buffer, 0, length, position);
-      position += bytesRead;
-      return bytesRead;
-    },
-    close: () => handle.close(),
-  };
 }
 
 export interface DecryptOptions {

@@ -8,10 +8,11 @@
 // groups below k are dropped, and guard.ts decides which aggregates may be released (k over
 // contributors, dominance, differencing against this run and the home's ledger); the rest are
 // withheld as NULL. Whatever fails, only a class (and, for the notebook's own mistakes, a cell)
-// leaves this file: DuckDB's messages can quote a row's value. The plaintext files are deleted
-// before the answer is sent.
+// leaves this file: DuckDB's messages can quote a row's value. The plaintext files are nameless
+// where the platform allows (private-file.ts), so they end with this process however it ends, and
+// are closed before the answer is sent.
 import { randomBytes } from 'node:crypto';
-import { lstat, open, readdir, rm, stat } from 'node:fs/promises';
+import { lstat, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { type DuckDBConnection } from '@duckdb/node-api';
 import { fromBase64Url, toBase64Url, wipe } from '../../shared/crypto.js';
@@ -44,6 +45,7 @@ import { type EngineLimits, type FileEngine, openFileEngine, sqlIdentifier, sqlS
 import { type ProgressSink } from './import.js';
 import { loadLibraries, type LoadedLibrary } from './library.js';
 import { decryptPayloadFile } from './payload-stream.js';
+import { createPrivateFile, type PrivateFile } from './private-file.js';
 import { runTrainCell } from './train-cell.js';
 
 /** Longest value text one output cell of a SQL cell may hold. */
@@ -83,10 +85,12 @@ function checkRequest(request: RunRequest): void {
 
 interface DecryptedTable {
   readonly table: RunTable;
+  /** The path DuckDB reads (/proc/self/fd/<n> for a nameless file). */
   readonly file: string;
 }
 
-async function decryptTables(request: RunRequest, sink: ProgressSink): Promise<DecryptedTable[]> {
+/** Decrypts every table into a private file; each file is pushed to `opened` as soon as it exists, for the caller to close. */
+async function decryptTables(request: RunRequest, sink: ProgressSink, opened: PrivateFile[]): Promise<DecryptedTable[]> {
   const sizes = await Promise.all(request.tables.map(async (table) => (await stat(table.payloadFile)).size));
   const total = sizes.reduce((sum, size) => sum + size, 0);
   let done = 0;
@@ -100,27 +104,28 @@ async function decryptTables(request: RunRequest, sink: ProgressSink): Promise<D
   report(true);
   const decrypted: DecryptedTable[] = [];
   for (const [index, table] of request.tables.entries()) {
-    const file = path.join(request.runDir, `table-${index}-${randomBytes(8).toString('hex')}.parquet`);
     const key = fromBase64Url(table.dataKey);
     const start = done;
-    // Created before anything is written, so the clean-up below always finds it.
-    const out = await open(file, 'wx', 0o600);
-    decrypted.push({ table, file });
+    // Created (and unlinked) before anything is written, so the clean-up always finds it.
+    const out = await createPrivateFile(request.runDir, `table-${index}`).catch((error: unknown) => {
+      wipe(key);
+      throw error;
+    });
+    opened.push(out);
+    decrypted.push({ table, file: out.path });
     try {
       if (key.length !== 32) throw new CleanroomError('BAD_REQUEST', 'dataKey must be 32 bytes');
       await decryptPayloadFile(table.payloadFile, {
         key,
         chunkSize: table.chunkSize,
         onChunk: async (plaintext) => {
-          let offset = 0;
-          while (offset < plaintext.length) offset += (await out.write(plaintext, offset, plaintext.length - offset)).bytesWritten;
+          await out.append(plaintext);
           done += plaintext.length;
           report(false);
         },
       });
     } finally {
       wipe(key);
-      await out.close();
     }
     done = start + (sizes[index] ?? 0);
     report(true);
@@ -128,7 +133,7 @@ async function decryptTables(request: RunRequest, sink: ProgressSink): Promise<D
   return decrypted;
 }
 
-/** Deletes everything inside the run folder (core removes the folder itself). */
+/** Deletes everything inside the run folder (core removes the folder itself): named files where files cannot be nameless. */
 async function emptyRunDir(runDir: string): Promise<void> {
   let names: string[];
   try {
@@ -383,10 +388,11 @@ export async function runNotebook(limits: EngineLimits, request: RunRequest, sin
   const info = await lstat(request.runDir);
   if (!info.isDirectory()) throw new CleanroomError('BAD_REQUEST', 'runDir must be a folder');
   let engine: FileEngine | null = null;
+  const opened: PrivateFile[] = [];
   try {
     let tables: DecryptedTable[];
     try {
-      tables = await decryptTables(request, sink);
+      tables = await decryptTables(request, sink, opened);
     } catch (error) {
       if (error instanceof CleanroomError && error.code === 'BAD_REQUEST') throw error;
       // A payload that does not decrypt (wrong key, changed bytes) or cannot be read or written.
@@ -451,7 +457,9 @@ export async function runNotebook(limits: EngineLimits, request: RunRequest, sin
     }
     throw error;
   } finally {
+    // DuckDB first: it may hold the files open too.
     engine?.close();
+    for (const file of opened) await file.close();
     await emptyRunDir(request.runDir);
   }
 }

@@ -1,7 +1,8 @@
 // Scoring a local file with a model document (the `score` request behind `cleanroom predict`).
 // A short-lived DuckDB that may open only the source file reads it; its rows stream through
-// scoreRow (shared/model.ts) chunk by chunk and out to `outFile` as CSV (shared/csv.ts rules): the
-// file's columns as DuckDB's text, then `prediction` and, for a logistic model, `predicted_label`.
+// scoreRow (shared/model.ts) chunk by chunk and out to `outFile`, or back in the result, as CSV
+// (shared/csv.ts rules): the file's columns as DuckDB's text, then `prediction` and, for a
+// logistic model, `predicted_label`.
 //
 // Messages may quote DuckDB's text about the source: it is the person's own file on their own
 // machine, shown to them alone (as for imports).
@@ -9,7 +10,7 @@
 import { open, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { toCsv } from '../../shared/csv.js';
-import { CleanroomError, describeFileError } from '../../shared/errors.js';
+import { CleanroomError, describeFileError, isDiskFull } from '../../shared/errors.js';
 import { type ModelDocument, parseModelDocument, scoreRow, type ScoreInput } from '../../shared/model.js';
 import { type ScoreResult, type WorkerProgress, type WorkerRequest } from '../../shared/worker-protocol.js';
 import { readCsvHeader } from './csv-header.js';
@@ -28,6 +29,7 @@ const asScoring = (message: string): string => message.replace(/^Cannot import /
 
 function scoringError(source: Source, error: unknown): CleanroomError {
   if (error instanceof CleanroomError) return new CleanroomError(error.code, asScoring(error.message));
+  if (isDiskFull(error)) return new CleanroomError('DISK_FULL', 'Cannot write the scored file: the disk is full.');
   return new CleanroomError('FILE_ERROR', asScoring(describeSourceError(source, error instanceof Error ? error.message : String(error))));
 }
 
@@ -107,11 +109,78 @@ async function columnNamesOf(engine: FileEngine, source: Source, relation: strin
   }
 }
 
+/** Where the scored CSV goes: a new file, or text kept here for the result. */
+interface ScoredOutput {
+  write(text: string): Promise<void>;
+  /** Makes what was written whole (synced, for a file). */
+  finish(): Promise<void>;
+  /** Removes whatever was written. */
+  abort(): Promise<void>;
+  /** The CSV as text: only for text output, and only within its limit. */
+  text(): string | undefined;
+  /** Bytes written (UTF-8), kept or not. */
+  readonly bytes: number;
+}
+
+async function fileOutput(outFile: string): Promise<ScoredOutput> {
+  const handle = await open(outFile, 'wx', 0o600).catch((error: unknown) => {
+    if (isDiskFull(error)) throw new CleanroomError('DISK_FULL', 'Cannot write the scored file: the disk is full.');
+    throw new CleanroomError('FILE_ERROR', `Cannot write the scored file (${describeFileError(error)}).`);
+  });
+  let bytes = 0;
+  return {
+    get bytes() {
+      return bytes;
+    },
+    async write(text) {
+      bytes += Buffer.byteLength(text);
+      await handle.write(text);
+    },
+    async finish() {
+      await handle.sync();
+      await handle.close();
+    },
+    async abort() {
+      // A failing close must neither skip the clean-up nor hide the error that got us here.
+      await handle.close().catch(() => undefined);
+      await rm(outFile, { force: true });
+    },
+    text: () => undefined,
+  };
+}
+
+/**
+ * The CSV kept in memory for the result, never in a file: a file core reads back would outlive a
+ * killed app. Past `maxBytes` only the size is counted, for core to say how large it would be.
+ */
+function textOutput(maxBytes: number): ScoredOutput {
+  let parts: string[] = [];
+  let bytes = 0;
+  return {
+    get bytes() {
+      return bytes;
+    },
+    write(text) {
+      bytes += Buffer.byteLength(text);
+      if (bytes <= maxBytes) parts.push(text);
+      else parts = [];
+      return Promise.resolve();
+    },
+    finish: () => Promise.resolve(),
+    abort() {
+      parts = [];
+      return Promise.resolve();
+    },
+    text: () => (bytes <= maxBytes ? parts.join('') : undefined),
+  };
+}
+
 export async function scoreFile(limits: EngineLimits, request: ScoreRequest, sink: ProgressSink): Promise<ScoreResult> {
   const parsed = parseModelDocument(request.model);
   if (!parsed.ok) throw new CleanroomError('BAD_REQUEST', `the model is not a Cleanroom model: ${parsed.reason}`);
   const model = parsed.model;
-  if (!path.isAbsolute(request.outFile)) throw new CleanroomError('BAD_REQUEST', 'outFile must be an absolute path');
+  if ((request.outFile === undefined) === (request.maxCsvBytes === undefined)) throw new CleanroomError('BAD_REQUEST', 'give either outFile or maxCsvBytes');
+  if (request.outFile !== undefined && !path.isAbsolute(request.outFile)) throw new CleanroomError('BAD_REQUEST', 'outFile must be an absolute path');
   const source = await openSource(request.source, request.format, 'the file to score').catch((error: unknown) => {
     throw error instanceof CleanroomError ? new CleanroomError(error.code, asScoring(error.message)) : error;
   });
@@ -144,9 +213,7 @@ export async function scoreFile(limits: EngineLimits, request: ScoreRequest, sin
 
     const report = throttled(sink, total);
     report(0);
-    const output = await open(request.outFile, 'wx', 0o600).catch((error: unknown) => {
-      throw new CleanroomError('FILE_ERROR', `Cannot write the scored file (${describeFileError(error)}).`);
-    });
+    const output = request.outFile === undefined ? textOutput(request.maxCsvBytes as number) : await fileOutput(request.outFile);
     let complete = false;
     let rows = 0;
     let scored = 0;
@@ -182,15 +249,14 @@ export async function scoreFile(limits: EngineLimits, request: ScoreRequest, sin
         }
       }
       await flush();
-      await output.sync();
+      await output.finish();
       complete = true;
     } finally {
-      // A failing close must neither skip the clean-up nor hide the error that got us here.
-      await output.close().catch(() => undefined);
-      if (!complete) await rm(request.outFile, { force: true });
+      if (!complete) await output.abort();
     }
     report(rows);
-    return { kind: 'score', columns: header.map((column) => column.name), rows, scored };
+    const csv = output.text();
+    return { kind: 'score', ...(csv === undefined ? {} : { csv }), csvBytes: output.bytes, columns: header.map((column) => column.name), rows, scored };
   } finally {
     engine.close();
   }

@@ -11,8 +11,13 @@ export const runStateInfo: Record<RunState, { readonly label: string; readonly t
   succeeded: { label: 'Succeeded', tone: 'good', explanation: 'Every cell ran; the outputs passed the room’s policy.' },
   failed: { label: 'Failed', tone: 'danger', explanation: 'A cell was refused or failed; no output was kept.' },
   cancelled: { label: 'Cancelled', tone: 'neutral', explanation: 'Stopped by the runner; nothing was kept.' },
-  interrupted: { label: 'Interrupted', tone: 'warning', explanation: 'The app stopped mid-run; nothing was kept.' },
+  interrupted: { label: 'Interrupted', tone: 'warning', explanation: 'The app stopped mid-run; nothing came out, so it used no run.' },
 };
+
+/** Heading of a run's note on the attempts interrupted before it: "After 1 interrupted attempt". */
+export function interruptedTitle(count: number): string {
+  return count === 1 ? 'After 1 interrupted attempt' : `After ${count} interrupted attempts`;
+}
 
 /** The values the policy withheld (NULL) in an output's released rows (`suppressedRows` on the wire). */
 export function suppressedLabel(values: number): string {

@@ -247,7 +247,9 @@ describe('cli: room and packet usage errors exit 2', () => {
     const withPayloads = parseArgs(['packet', 'export', 'R', '--with-payloads', '--out', 'o']);
     assert.equal(withPayloads.kind === 'run' && withPayloads.command.name === 'packet export' && withPayloads.command.withPayloads, true);
     const imported = parseArgs(['packet', 'import', 'a', 'b', '--json']);
-    assert.deepEqual(imported.kind === 'run' ? imported.command : null, { name: 'packet import', files: ['a', 'b'] });
+    assert.deepEqual(imported.kind === 'run' ? imported.command : null, { name: 'packet import', files: ['a', 'b'], followSymlinks: false });
+    const following = parseArgs(['packet', 'import', '--follow-symlinks', 'a']);
+    assert.deepEqual(following.kind === 'run' ? following.command : null, { name: 'packet import', files: ['a'], followSymlinks: true });
     assert.deepEqual(parseArgs(['room', '--help']), { kind: 'help', topic: 'room' });
   });
 });

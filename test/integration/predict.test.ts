@@ -8,11 +8,13 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { type Core } from '../../electron/core/index.js';
+import { WorkerHost } from '../../electron/core/worker-host.js';
 import { type ApiRequest } from '../../shared/contract.js';
 import { toCsv } from '../../shared/csv.js';
 import { type ModelDocument, modelFileText, parseModelDocument, scoreRow, type ScoreInput } from '../../shared/model.js';
 import { admissionsRows, approvedSnapshot, followJob, jointNotebook, makeRunWorld, type RunWorld } from '../support/run-parties.js';
 import { openTestCore, temporaryFolder } from '../support/homes.js';
+import { tsxExecArgv, workerSourceEntry } from '../support/paths.js';
 import { linearModel, logisticModel } from '../support/model-fixtures.js';
 
 /** RFC 4180 records of a CSV text (CRLF or LF line ends), for reading scored files back. */
@@ -122,6 +124,21 @@ describe('predict with a model file', () => {
     const records = parseCsv(prediction.csv ?? '');
     // Both labels occur, so the threshold is exercised on both sides.
     assert.deepEqual(new Set(records.slice(1).map((record) => record[6]).filter((label) => label !== '')), new Set(['0', '1']));
+  });
+
+  it('has the worker send the CSV back as text, never as a file, and only its size past the limit', async () => {
+    const host = new WorkerHost({ entry: workerSourceEntry, execArgv: tsxExecArgv });
+    try {
+      const model = readFileSync(modelFile, 'utf8');
+      const whole = await host.request({ kind: 'score', model, source: patientsFile, maxCsvBytes: 1_000_000 });
+      assert.equal(whole.csv, expectedScoredCsv(logisticModel(), patients, csvColumns));
+      assert.equal(whole.csvBytes, Buffer.byteLength(whole.csv ?? ''));
+      const over = await host.request({ kind: 'score', model, source: patientsFile, maxCsvBytes: 10 });
+      assert.equal(over.csv, undefined);
+      assert.equal(over.csvBytes, whole.csvBytes);
+    } finally {
+      await host.stop();
+    }
   });
 
   it('scores a linear model with a prediction column only', async () => {

@@ -43,6 +43,8 @@ function runView(overrides: Partial<RunView> = {}): RunView {
     released: false,
     isMine: true,
     hasReceipt: true,
+    interruptedAttempts: [],
+    listedIn: null,
     ...overrides,
   };
 }
@@ -105,7 +107,31 @@ describe('cli format: a run', () => {
     assert.equal(failureSentence({ class: 'OutOfMemory', cell: 3, reasons: [] }), 'Cell 3 ran out of memory');
     assert.equal(failureSentence({ class: 'OutputTooLarge', cell: 1, reasons: [] }), 'Cell 1 made more rows than an output may have');
     assert.equal(failureSentence({ class: 'OutOfRangeError', cell: 4, reasons: [] }), "Cell 4 failed: OutOfRangeError (DuckDB's message is not shown: it could quote data)");
-    assert.equal(runFailureLine(runView({ status: 'interrupted', failure: null })), 'Run 3f2a9c1d2e3f interrupted; it still used a run of each approval.');
+    assert.equal(
+      runFailureLine(runView({ status: 'interrupted', failure: null })),
+      'Run 3f2a9c1d2e3f was interrupted before anything came out of it; it used no run, and the next run of its snapshot lists it in its receipt.',
+    );
+    assert.equal(runFailureLine(runView({ status: 'cancelled', failure: null })), 'Run 3f2a9c1d2e3f cancelled; it still used a run of each approval.');
+  });
+
+  it('lists the interrupted attempts a receipt names, oldest first, and marks them in run lists (issue 15)', () => {
+    const attempts = [
+      { run: otherRunId, startedAt: '2025-03-14T09:20:00.000Z' },
+      { run: `0badc0ffee00${'2'.repeat(52)}`, startedAt: '2025-03-14T09:10:00.000Z' },
+    ];
+    const lines = runResultLines(runView({ interruptedAttempts: attempts }), 'R');
+    const at = lines.indexOf('Interrupted attempts before this run (2 attempts, nothing came out of them, no run used; the receipt lists them):');
+    assert.ok(at > 0, lines.join('\n'));
+    assert.deepEqual(lines.slice(at + 1, at + 3), ['  0badc0ffee00  started 2025-03-14 09:10 UTC', '  77aa00bb11cc  started 2025-03-14 09:20 UTC']);
+    assert.ok(!runResultLines(runView(), 'R').some((line) => line.startsWith('Interrupted')));
+    const [, retried, waiting, listed] = runListLines([
+      runView({ interruptedAttempts: attempts }),
+      runView({ id: otherRunId, status: 'interrupted', outputs: [], suppressedRows: 0, hasReceipt: false }),
+      runView({ id: otherRunId, status: 'interrupted', outputs: [], suppressedRows: 0, hasReceipt: false, listedIn: runId }),
+    ]) as [string, string, string, string];
+    assert.match(retried, /\ssucceeded \(after 2 interrupted\)\s/);
+    assert.match(waiting, /\sinterrupted \(no run used\)\s/);
+    assert.match(listed, /\sinterrupted \(no run used; listed by 3f2a9c1d2e3f\)\s/);
   });
 
   it('lists runs newest first as given: who, when, status, rows suppressed, released', () => {

@@ -205,6 +205,37 @@ describe('run receipts', () => {
     assert.match(problem({ policy: { mode: 'open' as 'aggregate', minGroupSize: 10 } }) ?? '', /policy.mode must be one of/);
   });
 
+  it('writes interrupted attempts only in a cleanroom-receipt/2, signed under its own tag (issue 15)', () => {
+    const attempts = [
+      { run: hex('a'), startedAt: minutesAfter(-5).toISOString() },
+      { run: hex('b'), startedAt: minutesAfter(0).toISOString() },
+    ];
+    const retried = signReceipt(makeReceipt(runner, { format: 'cleanroom-receipt/2', interrupted: attempts }), runner.sign.secretKey);
+    const text = encodeReceiptFile(retried);
+    const checked = verifyReceipt(text, { runnerKey: runner.ref.signPublicKey });
+    assert.ok(checked.ok, checked.ok ? '' : checked.reason);
+    assert.deepEqual(checked.receipt.interrupted, attempts);
+    const v2 = concatBytes(utf8('cleanroom/receipt/v2\n'), encodeCanonical(retried.receipt));
+    assert.ok(verify(fromBase64Url(retried.signature), v2, runner.sign.publicKey));
+    assert.ok(!verify(fromBase64Url(retried.signature), concatBytes(utf8('cleanroom/receipt/v1\n'), encodeCanonical(retried.receipt)), runner.sign.publicKey));
+    // Dropping the attempts (and saying /1) breaks the signature: the list cannot be cut off.
+    const { interrupted: _dropped, ...bare } = retried.receipt;
+    refused(verifyReceipt({ receipt: { ...bare, format: 'cleanroom-receipt/1' }, signature: retried.signature }, { runnerKey: runner.ref.signPublicKey }), /signature does not verify/);
+
+    const problem = (changes: Partial<Receipt>): string | null => {
+      const result = parse(receiptSchema, makeReceipt(runner, changes));
+      return result.ok ? null : result.issue.message;
+    };
+    assert.equal(problem({ interrupted: attempts }), 'a cleanroom-receipt/1 receipt has no interrupted attempts');
+    assert.equal(problem({ format: 'cleanroom-receipt/2' }), 'a cleanroom-receipt/2 receipt must list its interrupted attempts');
+    assert.match(problem({ format: 'cleanroom-receipt/2', interrupted: [] }) ?? '', /interrupted must have at least 1 item/);
+    assert.match(problem({ format: 'cleanroom-receipt/2', interrupted: [attempts[1], attempts[0]] as typeof attempts }) ?? '', /interrupted must be sorted/);
+    assert.equal(
+      problem({ format: 'cleanroom-receipt/2', interrupted: [{ run: hex('a'), startedAt: minutesAfter(0.5).toISOString() }] }),
+      `interrupted attempt ${hex('a')} started after the run`,
+    );
+  });
+
   it('never throws on hostile input', () => {
     const runnerKey = runner.ref.signPublicKey;
     const hostile: unknown[] = [

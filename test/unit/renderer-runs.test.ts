@@ -8,6 +8,7 @@ import {
   csvFileName,
   durationLabel,
   failureText,
+  interruptedTitle,
   outputsLabel,
   readableClass,
   readReceipt,
@@ -90,6 +91,9 @@ describe('runs on screen', () => {
     assert.deepEqual(Object.keys(runStateInfo).sort(), [...runStates].sort());
     assert.equal(runStateInfo.succeeded.tone, 'good');
     assert.equal(runStateInfo.failed.tone, 'danger');
+    assert.equal(runStateInfo.interrupted.explanation, 'The app stopped mid-run; nothing came out, so it used no run.');
+    assert.equal(interruptedTitle(1), 'After 1 interrupted attempt');
+    assert.equal(interruptedTitle(3), 'After 3 interrupted attempts');
   });
 
   it('explains a policy refusal with the cell and the policy’s reasons', () => {

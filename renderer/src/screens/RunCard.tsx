@@ -120,7 +120,7 @@ export function RunCard({ view, room, onShowRun, onRunEnded }: RunCardProps) {
           <>
             <p className="card-note">
               The worker decrypts {listNames(view.assets.map((asset) => asset.name)) || 'the tables'} in memory only, runs the cells under the
-              room&rsquo;s policy and keeps only what passes it. Each run uses one run of every approval, whatever its outcome.
+              room&rsquo;s policy and keeps only what passes it. Each run that ends uses one run of every approval, whatever its outcome; one cut short before anything came out (the app stopped) uses none.
             </p>
             <div className="form-actions">
               <Button variant="primary" icon={<Icon name="play" />} onClick={() => void onStart()} busy={start.busy} busyLabel="Starting…" data-testid="run-start">

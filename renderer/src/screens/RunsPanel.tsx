@@ -19,7 +19,7 @@ import { LoadFailed, LoadingLine } from '../components/Loading.js';
 import { Notice } from '../components/Notice.js';
 import { ProgressBar } from '../components/ProgressBar.js';
 import { formatDateTime, listNames } from '../format.js';
-import { durationLabel, failureText, outputsLabel, runsNewestFirst, runStateInfo } from '../runs.js';
+import { durationLabel, failureText, interruptedTitle, outputsLabel, runsNewestFirst, runStateInfo } from '../runs.js';
 import { useJob } from '../useJob.js';
 import { type Loader, useLoaded } from '../useLoaded.js';
 import { OutputViewer } from './OutputViewer.js';
@@ -230,9 +230,21 @@ function RunDetail({ room, runId, runs, outputs, assets, onBack }: RunDetailProp
           {failureText(run.failure)}
         </Notice>
       )}
-      {(run.status === 'cancelled' || run.status === 'interrupted') && (
-        <Notice tone="info" title={run.status === 'cancelled' ? 'The run was cancelled' : 'The run was interrupted'} testId="run-stopped">
+      {run.status === 'cancelled' && (
+        <Notice tone="info" title="The run was cancelled" testId="run-stopped">
           Nothing was kept. It still used one run of each approval.
+        </Notice>
+      )}
+      {run.status === 'interrupted' && (
+        <Notice tone="info" title="The run was interrupted" testId="run-stopped">
+          Nothing came out of it, so it used no run of its approvals.{' '}
+          {run.listedIn === null ? 'The next run of this notebook lists it in its receipt.' : `The receipt of run ${shortHash(run.listedIn)} lists it.`}
+        </Notice>
+      )}
+      {run.interruptedAttempts.length > 0 && (
+        <Notice tone="info" title={interruptedTitle(run.interruptedAttempts.length)} testId="run-interrupted-attempts">
+          They used no run: nothing came out of them. The receipt lists each:{' '}
+          {run.interruptedAttempts.map((attempt) => `${shortHash(attempt.run)} (started ${formatDateTime(attempt.startedAt)})`).join(', ')}.
         </Notice>
       )}
 
