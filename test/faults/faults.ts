@@ -64,7 +64,8 @@ function describe(fault: Fault): string {
 function killedByInjection(trace: string): boolean {
   const unfinished = new Set<string>();
   for (const line of trace.split('\n')) {
-    const call = /^(\d+) \w+\(.*= \?$/.exec(line);
+    // "12 fsync(3) = ?", or "12 <... fsync resumed>) = ?" when another process's line came between.
+    const call = /^(\d+) .*= \?$/.exec(line);
     if (call !== null) unfinished.add(call[1] as string);
     const killed = /^(\d+) \+\+\+ killed by SIGKILL/.exec(line);
     if (killed !== null && unfinished.has(killed[1] as string)) return true;

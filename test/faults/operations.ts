@@ -103,7 +103,11 @@ export const operations: readonly Operation[] = [
       const runs = (await runsOf(trial.homes.hospital)).filter((run) => run.snapshot === world.runSnapshot);
       const running = runs.find((run) => run.status === 'running');
       if (running !== undefined) return halfDone(`run ${running.id.slice(0, 12)} is still "running" after a restart`);
-      return runs.some((run) => run.status === 'succeeded') ? fresh : old;
+      // A run that ended with a receipt happened (a worker killed under a living host ends as failed,
+      // WorkerCrashed, and counts: docs/receipts.md); one cut short before it is free to start again.
+      const ended = runs.filter((run) => run.status !== 'interrupted');
+      if (ended.some((run) => !run.hasReceipt)) return halfDone('a run ended without a receipt');
+      return ended.length > 0 ? fresh : old;
     },
   },
   {

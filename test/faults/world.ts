@@ -85,6 +85,7 @@ interface RunRow {
   readonly snapshot: string;
   readonly status: string;
   readonly released: boolean;
+  readonly hasReceipt: boolean;
 }
 
 export async function snapshotsOf(home: string): Promise<SnapshotRow[]> {
