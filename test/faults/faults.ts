@@ -62,13 +62,17 @@ function describe(fault: Fault): string {
  * gone, which shows only the "killed" line.)
  */
 function killedByInjection(trace: string): boolean {
-  const unfinished = new Set<string>();
+  // Per process: whether its last traced call has not returned. "12 fsync(3) = ?" never returned;
+  // "12 fsync(3 <unfinished ...>" has not yet (another process's line came between) until
+  // "12 <... fsync resumed>) = 0".
+  const pending = new Map<string, boolean>();
   for (const line of trace.split('\n')) {
-    // "12 fsync(3) = ?", or "12 <... fsync resumed>) = ?" when another process's line came between.
-    const call = /^(\d+) .*= \?$/.exec(line);
-    if (call !== null) unfinished.add(call[1] as string);
-    const killed = /^(\d+) \+\+\+ killed by SIGKILL/.exec(line);
-    if (killed !== null && unfinished.has(killed[1] as string)) return true;
+    const pid = /^(\d+) /.exec(line)?.[1];
+    if (pid === undefined) continue;
+    if (line.includes('+++ killed by SIGKILL')) {
+      if (pending.get(pid) === true) return true;
+    } else if (line.endsWith('<unfinished ...>') || /= \?$/.test(line)) pending.set(pid, true);
+    else if (/= -?\d/.test(line)) pending.set(pid, false);
   }
   return false;
 }
