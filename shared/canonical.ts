@@ -36,6 +36,15 @@ const utf8Encoder = new TextEncoder();
 // fails JSON parsing) rather than silently stripped.
 const strictUtf8Decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
+/** Bytes as text, or null when they are not UTF-8 (never U+FFFD in place of a bad byte). */
+export function strictUtf8Text(bytes: Uint8Array): string | null {
+  try {
+    return strictUtf8Decoder.decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
 class NotEncodable extends Error {}
 
 function describePath(path: string): string {

@@ -4,7 +4,7 @@
 // keys, the fingerprint and sharing identifier derived from them, and a self-signature by the
 // card's signing key over a domain tag and the rest of the card. The signature proves the sender
 // holds the secret key; the fingerprint, compared by phone, proves the keys are the right ones.
-import { canonicalString, decodeCanonical, encodeCanonical } from './canonical.js';
+import { canonicalString, decodeCanonical, encodeCanonical, strictUtf8Text } from './canonical.js';
 import { concatBytes, fingerprintOf, fromBase64Url, sign, toBase64Url, utf8, verify } from './crypto.js';
 import { CleanroomError } from './errors.js';
 import { aliasSchema, type IdentityPublic } from './identity.js';
@@ -78,6 +78,23 @@ export function encodeCard(card: IdentityCard): string {
 
 function refuse(reason: string): never {
   throw new CleanroomError('BAD_CARD', reason);
+}
+
+/**
+ * Why a card file is refused before it is read, or null: the size is the file's own, since the
+ * text a host would hand to parseCard can be longer (a non-UTF-8 byte becomes three).
+ */
+export function cardFileSizeProblem(fileName: string, size: number): string | null {
+  if (size === 0) return `${fileName} is empty.`;
+  return size > maxCardBytes ? `${fileName} is too large to be an identity card (${size} bytes; at most ${maxCardBytes}).` : null;
+}
+
+/** A card file's text from its bytes, or why it cannot be a card (too large, or not UTF-8 text). */
+export function cardFileText(fileName: string, bytes: Uint8Array): { ok: true; text: string } | { ok: false; reason: string } {
+  const tooLarge = cardFileSizeProblem(fileName, bytes.length);
+  if (tooLarge !== null) return { ok: false, reason: tooLarge };
+  const text = strictUtf8Text(bytes);
+  return text === null ? { ok: false, reason: `${fileName} is not an identity card: it is not UTF-8 text.` } : { ok: true, text };
 }
 
 /** Parses and checks a card file; CleanroomError('BAD_CARD', reason) when anything is off. */

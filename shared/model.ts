@@ -4,7 +4,7 @@
 // same document through these validators.
 import { assetNameSchema } from './asset.js';
 import { type Cell } from './notebook.js';
-import { array, type Infer, integer, nullable, number, object, oneOf, optional, parse, refine, string, variants } from './validate.js';
+import { array, boolean, type Infer, integer, nullable, number, object, oneOf, optional, parse, refine, string, variants } from './validate.js';
 
 export const modelFormat = 'cleanroom-model/1';
 export const modelAlgorithms = ['logistic', 'linear'] as const;
@@ -184,7 +184,7 @@ export const modelDocumentSchema = refine(
      * aggregate mode only thresholds between which at least k people (or none) of each class move.
      */
     roc: array(object({ threshold: number({ min: 0, max: 1 }), fpr: number({ min: 0, max: 1 }), tpr: number({ min: 0, max: 1 }) }), { max: 1001 }),
-    fit: object({ method: oneOf(['newton', 'least-squares']), iterations: integer({ min: 0 }), converged: oneOf(['yes', 'no']) }),
+    fit: object({ method: oneOf(['newton', 'least-squares']), iterations: integer({ min: 0 }), converged: boolean() }),
     /** Aggregate mode: the features and metrics left out, each with its rule. */
     withheld: optional(modelWithheldSchema),
   }),
@@ -229,6 +229,19 @@ export type ModelOutputRead =
 
 const issueText = (issue: { path: string; message: string }): string => `${issue.path === '' ? '' : `${issue.path}: `}${issue.message}`;
 
+/**
+ * Documents written before `fit.converged` became a JSON boolean said "yes" or "no"; they are read
+ * as the boolean, so stored outputs and saved model files keep working.
+ */
+function withBooleanConverged(value: unknown): unknown {
+  if (typeof value !== 'object' || value === null || !('fit' in value)) return value;
+  const { fit } = value;
+  if (typeof fit !== 'object' || fit === null || !('converged' in fit)) return value;
+  const { converged } = fit;
+  if (converged !== 'yes' && converged !== 'no') return value;
+  return { ...value, fit: { ...fit, converged: converged === 'yes' } };
+}
+
 /** A model output's document from its JSON text: a fitted model or a withheld one. */
 export function parseModelOutput(text: string): ModelOutputRead {
   let value: unknown;
@@ -241,7 +254,7 @@ export function parseModelOutput(text: string): ModelOutputRead {
     const withheld = parse(withheldModelSchema, value);
     return withheld.ok ? { ok: true, model: null, withheld: withheld.value } : { ok: false, reason: issueText(withheld.issue) };
   }
-  const checked = parse(modelDocumentSchema, value);
+  const checked = parse(modelDocumentSchema, withBooleanConverged(value));
   return checked.ok ? { ok: true, model: checked.value, withheld: null } : { ok: false, reason: issueText(checked.issue) };
 }
 

@@ -29,7 +29,7 @@ export const shortHash = (hash: string): string => `${hash.slice(0, 12)}…`;
 export function modelSummaryLines(model: ModelDocument, topTerms = 8): string[] {
   const { train, test } = model.metrics;
   const lines = [
-    `    ${model.algorithm === 'logistic' ? 'Logistic' : 'Linear'} regression of ${model.target}; ${count(model.split.trainRows)} training rows, ${count(model.split.testRows)} held out (seed ${model.split.seed}), ${model.split.droppedRows} dropped; ${model.fit.method} converged ${model.fit.converged} in ${model.fit.iterations} iterations.`,
+    `    ${model.algorithm === 'logistic' ? 'Logistic' : 'Linear'} regression of ${model.target}; ${count(model.split.trainRows)} training rows, ${count(model.split.testRows)} held out (seed ${model.split.seed}), ${model.split.droppedRows} dropped; ${model.fit.method} converged ${model.fit.converged ? 'yes' : 'no'} in ${model.fit.iterations} iterations.`,
     '',
   ];
   const metricRows =

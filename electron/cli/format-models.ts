@@ -98,7 +98,7 @@ export function modelLines(document: ModelOutputDocument, output: OutputView | n
   lines.push(
     `${label('Rows')}${split.trainRows} to train, ${split.testRows} held out (${percentText(split.testFraction)}, seed ${split.seed})` +
       (dropped === 0 ? '' : `; ${plural(dropped, 'row')} left out for a missing value`),
-    `${label('Fit')}${fit.method === 'newton' ? "Newton's method" : 'least squares'}, ${plural(fit.iterations, 'iteration')}, ${fit.converged === 'yes' ? 'converged' : 'did NOT converge'}; L2 penalty ${numberText(model.l2)}`,
+    `${label('Fit')}${fit.method === 'newton' ? "Newton's method" : 'least squares'}, ${plural(fit.iterations, 'iteration')}, ${fit.converged ? 'converged' : 'did NOT converge'}; L2 penalty ${numberText(model.l2)}`,
     '',
     ...aligned([['Metric', 'held out', 'training'], ...metricRows(model)]),
   );

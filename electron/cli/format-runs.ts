@@ -199,9 +199,29 @@ export function outputTableLines(data: OutputData): string[] {
   return [...table, footer];
 }
 
+/** DuckDB's text for a number when it is also a JSON number (DuckDB's `inf`, `-inf` and `nan` are not). */
+const jsonNumber = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/;
+
+/**
+ * The rows as JSON text: numeric columns' values as JSON numbers, written with DuckDB's own digits
+ * (JSON.stringify of a JS number would round a HUGEINT or DECIMAL(38,s)); other values, and the
+ * non-finite doubles JSON has no number for, as strings; NULL as null.
+ */
+export function outputRowsJson(data: OutputData): string {
+  const numeric = data.output.columns.map((column) => numericType.test(column.type));
+  const cell = (value: string | null, index: number): string => (value !== null && numeric[index] === true && jsonNumber.test(value) ? value : JSON.stringify(value));
+  return `[${data.rows.map((row) => `[${row.map(cell).join(',')}]`).join(',')}]`;
+}
+
+/** `--json`: the whole of output.show, its rows as outputRowsJson writes them. */
+export function outputShowJsonText(data: OutputData): string {
+  const { rows: _rows, ...rest } = data;
+  return `{"ok":true,"value":${JSON.stringify(rest).slice(0, -1)},"rows":${outputRowsJson(data)}}}`;
+}
+
 /** `--format json`: just the table, for tools that want columns and rows. */
 export function outputJsonText(data: OutputData): string {
-  return JSON.stringify({ columns: data.output.columns, rows: data.rows });
+  return `{"columns":${JSON.stringify(data.output.columns)},"rows":${outputRowsJson(data)}}`;
 }
 
 export function releaseLines(run: string, result: ExportResult): string[] {

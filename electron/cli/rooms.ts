@@ -2,6 +2,7 @@
 // calls core, and prints; scripts at air-gapped sites use the same names as the app's screens.
 import { fstatSync, openSync, readFileSync, closeSync } from 'node:fs';
 import path from 'node:path';
+import { cardFileSizeProblem, cardFileText } from '../../shared/card.js';
 import { type ApiError, CleanroomError, toApiError } from '../../shared/errors.js';
 import { type Contact, type ExportResult, type ImportResult, type RoomDetail } from '../../shared/room.js';
 import { type Core } from '../core/index.js';
@@ -36,9 +37,6 @@ export type RoomCommand = Extract<
       | 'packet export';
   }
 >;
-
-/** A card file is a few hundred bytes; anything this large is certainly not one. */
-const maxCardFileBytes = 64 * 1024;
 
 export async function roomCommands(context: CliContext, settings: GlobalSettings, command: RoomCommand): Promise<number> {
   switch (command.name) {
@@ -262,8 +260,12 @@ function readCardFile(file: string): string {
   try {
     const stat = fstatSync(fd);
     if (!stat.isFile()) throw new CleanroomError('FILE_ERROR', `Cannot read the card ${file}: it is not a file.`);
-    if (stat.size > maxCardFileBytes) throw new CleanroomError('BAD_CARD', `${file} is too large to be an identity card.`);
-    return readFileSync(fd, 'utf8');
+    const tooLarge = cardFileSizeProblem(file, stat.size);
+    if (tooLarge !== null) throw new CleanroomError('BAD_CARD', tooLarge);
+    // Decoded strictly: a lenient read would turn bad bytes into longer text and misreport the size.
+    const read = cardFileText(file, readFileSync(fd));
+    if (!read.ok) throw new CleanroomError('BAD_CARD', read.reason);
+    return read.text;
   } catch (error) {
     if (error instanceof CleanroomError) throw error;
     throw new CleanroomError('FILE_ERROR', `Cannot read the card ${file} (${describeFileError(error)}).`);

@@ -14,6 +14,7 @@ import { shortId } from './format.js';
 import {
   outputJsonText,
   outputListLines,
+  outputShowJsonText,
   outputTableLines,
   receiptCheckLines,
   releaseLines,
@@ -60,7 +61,7 @@ export async function runCommands(context: CliContext, settings: GlobalSettings,
       const data = await withUnlockedCore(context, settings, command.name, (core) =>
         invoke(core, 'output.show', { room: command.room, output: command.output, ...(paged ? { limit: tableRowLimit } : {}) }),
       );
-      if (settings.json) report(context, settings, data, []);
+      if (settings.json) context.stdout(outputShowJsonText(data));
       else if (command.format === 'csv') context.stdoutText(toCsv(data.output.columns, data.rows));
       else if (command.format === 'json') context.stdout(outputJsonText(data));
       else for (const line of outputTableLines(data)) context.stdout(line);

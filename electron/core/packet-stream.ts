@@ -18,7 +18,7 @@ import { type FileHandle, lstat, open, rename, rm, stat } from 'node:fs/promises
 import path from 'node:path';
 import { hashCanonical } from '../../shared/canonical.js';
 import { type AssetDescriptor, type Payload } from '../../shared/asset.js';
-import { createHasher, randomBytes, toHex, hash } from '../../shared/crypto.js';
+import { createHasher, randomBytes, toBase64Url, toHex, hash } from '../../shared/crypto.js';
 import { CleanroomError, diskFullError, isDiskFull } from '../../shared/errors.js';
 import {
   openPacketContents,
@@ -78,6 +78,18 @@ function asImporter<T>(check: () => T): T {
   }
 }
 
+/**
+ * A packet I wrote and did not address to myself (its signature already checked): "not addressed
+ * to you; ask the sender" would send me to myself, so say what it is and where it goes.
+ */
+function refuseOwnPacket(header: Pick<PacketHeader, 'sender' | 'recipients'>, me: { readonly signPublicKey: string; readonly boxPublicKey: string }): void {
+  const { sender } = header;
+  if (sender.signPublicKey !== me.signPublicKey || sender.boxPublicKey !== me.boxPublicKey) return;
+  if (header.recipients.some((r) => r.boxPublicKey === me.boxPublicKey)) return;
+  const to = header.recipients.map((r) => r.alias).join(', ');
+  throw new CleanroomError('NOT_ALLOWED', `This is a packet you wrote, for ${to}; there is nothing in it for you to import. Carry it to ${header.recipients.length === 1 ? 'them' : 'each of them'}.`);
+}
+
 function tooLarge(what: string, size: number): CleanroomError {
   return new CleanroomError(
     'BAD_PACKET',
@@ -121,7 +133,11 @@ export interface OpenedPacketFile {
  * size give the sizes (a /2 file must be exactly header + frames + its payloads' sizes), then the
  * signature, the frames and the feed's decryption. Refusals are worded for the importer.
  */
-export async function openPacketFile(file: string, recipient: PacketRecipientKeys, options: { readonly followSymlinks?: boolean } = {}): Promise<OpenedPacketFile> {
+export async function openPacketFile(
+  file: string,
+  recipient: PacketRecipientKeys,
+  options: { readonly followSymlinks?: boolean; /** The importer's signing key, to tell their own packets apart. */ readonly signPublicKey?: string } = {},
+): Promise<OpenedPacketFile> {
   let handle: FileHandle;
   // O_NOFOLLOW refuses a link in the same call that opens the file, so it cannot be swapped in
   // between a check and the open; where the flag does not exist (Windows), lstat checks first.
@@ -144,6 +160,7 @@ export async function openPacketFile(file: string, recipient: PacketRecipientKey
     const headLength = Math.min(size, envelope.framesEnd);
     const head = headLength <= prologue.length ? prologue.subarray(0, headLength) : await readRange(handle, 0, headLength);
     const layout = asImporter(() => readPacketLayout(head, size));
+    if (options.signPublicKey !== undefined) refuseOwnPacket(layout.header, { signPublicKey: options.signPublicKey, boxPublicKey: toBase64Url(recipient.boxPublicKey) });
     const { header, contents } = asImporter(() => openPacketContents(head, layout, recipient));
     return { file, size, layout, header, contents, packetHash: toHex(hash(head)) };
   } catch (error) {

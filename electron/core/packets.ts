@@ -216,7 +216,7 @@ export class Packets {
     if (hasPath === hasContent) throw new CleanroomError('BAD_REQUEST', 'Give exactly one of path or contentBase64.');
     const recipient = { boxPublicKey: fromBase64Url(me.boxPublicKey), boxSecretKey: keys.boxSecretKey };
     if (request.path !== undefined) {
-      return this.importFile(await openPacketFile(path.resolve(request.path), recipient, { followSymlinks: request.followSymlinks === true }), me);
+      return this.importFile(await openPacketFile(path.resolve(request.path), recipient, { followSymlinks: request.followSymlinks === true, signPublicKey: me.signPublicKey }), me);
     }
     // Bytes from the browser go through the same streaming path: a hidden temporary file in the
     // vault (never picked up as anything: it ends in .partial), removed whatever happens.
@@ -229,7 +229,7 @@ export class Packets {
       throw writeFailure(temporary, error);
     }
     try {
-      return await this.importFile(await openPacketFile(temporary, recipient), me);
+      return await this.importFile(await openPacketFile(temporary, recipient, { signPublicKey: me.signPublicKey }), me);
     } finally {
       await rm(temporary, { force: true });
     }

@@ -674,7 +674,7 @@ export function fitModel(spec: TrainSpec, target: TrainingColumn, features: read
     split: { testFraction: spec.testFraction, seed: spec.seed, trainRows: split.train.length, testRows: split.test.length, droppedRows: prepared.droppedRows },
     metrics: { train: metricsOf(trainDesign, fitted.beta), test: metricsOf(testDesign, fitted.beta) },
     roc: logistic ? rocCurve(testDesign, fitted.beta) : [],
-    fit: { method: fitted.method, iterations: fitted.iterations, converged: fitted.converged ? 'yes' : 'no' },
+    fit: { method: fitted.method, iterations: fitted.iterations, converged: fitted.converged },
   };
 }
 
@@ -1321,7 +1321,7 @@ function fitAggregateDocument(
     split: { testFraction: spec.testFraction, seed: spec.seed, trainRows: train.length, testRows: test.length },
     metrics: { train: trainMetrics, test: testMetrics },
     roc,
-    fit: { method: fitted.method, iterations: fitted.iterations, converged: fitted.converged ? 'yes' : 'no' },
+    fit: { method: fitted.method, iterations: fitted.iterations, converged: fitted.converged },
     withheld: { features: withheldFeatures, metrics: { train: trainReason, test: testReason } },
   };
 }

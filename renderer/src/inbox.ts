@@ -1,5 +1,6 @@
 // The Exchange inbox: files brought in by hand, each with its own result. Pure (no DOM) so
 // node:test checks it; useInbox.ts does the reading and the calls.
+import { cardFileSizeProblem, cardFileText, maxCardBytes } from '../../shared/card.js';
 import { type ApiError } from '../../shared/errors.js';
 import { type Contact, type ImportResult } from '../../shared/room.js';
 
@@ -22,8 +23,8 @@ export type InboxItem =
 
 export const cardFileSuffix = '.cleanroom-card';
 
-/** Largest card file read: the card text itself is at most 4096 characters. */
-export const maxCardFileBytes = 16 * 1024;
+/** Largest card file read: a card is at most this many bytes, trailing newline included. */
+export const maxCardFileBytes = maxCardBytes;
 
 /** Largest packet file read: packet.import takes at most 100 MiB of base64. */
 export const maxPacketFileBytes = Math.floor((100 * 1024 * 1024 * 3) / 4);
@@ -35,12 +36,20 @@ export function inboxFileKind(fileName: string): InboxFileKind {
 /** Why a file is not even sent to core, or null. Empty and oversized files are refused here. */
 export function fileSizeProblem(fileName: string, size: number, kind: InboxFileKind): ApiError | null {
   if (size === 0) return { code: 'FILE_ERROR', message: `${fileName} is empty.` };
-  const limit = kind === 'card' ? maxCardFileBytes : maxPacketFileBytes;
-  if (size > limit) {
-    const what = kind === 'card' ? 'an identity card' : 'a packet';
-    return { code: kind === 'card' ? 'BAD_CARD' : 'BAD_PACKET', message: `${fileName} is too large to be ${what}.` };
+  if (kind === 'card') {
+    const tooLarge = cardFileSizeProblem(fileName, size);
+    return tooLarge === null ? null : { code: 'BAD_CARD', message: tooLarge };
   }
-  return null;
+  return size > maxPacketFileBytes ? { code: 'BAD_PACKET', message: `${fileName} is too large to be a packet.` } : null;
+}
+
+/**
+ * A card file's text for contact.import, or why it is refused. Decoded strictly: File.text() would
+ * turn each bad byte into three, and the card would then be reported larger than the file is.
+ */
+export function cardTextOf(fileName: string, bytes: Uint8Array): { readonly ok: true; readonly text: string } | { readonly ok: false; readonly error: ApiError } {
+  const read = cardFileText(fileName, bytes);
+  return read.ok ? read : { ok: false, error: { code: 'BAD_CARD', message: read.reason } };
 }
 
 /** Puts one item's new state in place, keeping every other result. */

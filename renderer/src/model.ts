@@ -3,6 +3,7 @@
 // scored CSV. Pure (no DOM) so node:test checks it; the document's format is shared/model.ts.
 import { type ModelDocument, type ModelMetrics, type ModelTerm, modelTerms, parseModelOutput, type WithheldModelDocument, withheldLabel } from '../../shared/model.js';
 import { parseNumber } from './duckdbValues.js';
+import { formatNumber } from './numberFormat.js';
 import { formatValue } from './scales.js';
 
 /** A model output read: a fitted model, or (aggregate mode) the document saying why it was withheld. */
@@ -54,7 +55,7 @@ export function fitLabel(model: ModelDocument): string {
   if (method === 'least-squares') return model.l2 > 0 ? `Least squares (ridge, λ = ${formatValue(model.l2)})` : 'Least squares';
   const steps = `${iterations} ${iterations === 1 ? 'iteration' : 'iterations'}`;
   const penalty = model.l2 > 0 ? `, L2 λ = ${formatValue(model.l2)}` : '';
-  return converged === 'yes' ? `Newton's method, converged in ${steps}${penalty}` : `Newton's method, stopped after ${steps} without converging${penalty}`;
+  return converged ? `Newton's method, converged in ${steps}${penalty}` : `Newton's method, stopped after ${steps} without converging${penalty}`;
 }
 
 export type MetricKey = 'auc' | 'accuracy' | 'logLoss' | 'rmse' | 'r2' | 'mae';
@@ -126,12 +127,9 @@ export function rankedTerms(model: ModelDocument): RankedTerm[] {
     .sort((a, b) => Math.abs(b.coefficient) - Math.abs(a.coefficient) || (a.term < b.term ? -1 : a.term > b.term ? 1 : 0));
 }
 
-/** A coefficient with its sign always written: "+0.412", "−1.27", "0". */
-export function formatCoefficient(value: number): string {
-  if (value === 0) return '0';
-  const magnitude = Math.abs(value);
-  const text = magnitude >= 1000 || magnitude < 0.001 ? magnitude.toExponential(2) : magnitude.toPrecision(3);
-  return `${value < 0 ? '−' : '+'}${text}`;
+/** A coefficient with its sign always written ("+0.4123", "-1.275", "0"), by the rule of numberFormat.ts. */
+export function formatCoefficient(value: number, locale?: string): string {
+  return formatNumber(value, { locale, signed: true });
 }
 
 export interface RocPoint {

@@ -1,5 +1,6 @@
 // Axes for the output charts: linear scales, round tick values (1, 2, 5 × 10ⁿ), calendar-aware
 // time ticks, and how tick values read. Pure, so node:test checks it.
+import { formatNumber } from './numberFormat.js';
 
 export interface LinearScale {
   readonly domain: readonly [number, number];
@@ -86,12 +87,9 @@ export function formatTick(value: number, step: number): string {
 
 const trimZeros = (text: string): string => (text.includes('.') ? text.replace(/\.?0+$/u, '') : text);
 
-/** A value for a tooltip or a label: up to four significant decimals, grouped thousands. */
+/** A value for a tooltip or a label, by the table's rule (numberFormat.ts); in English like the ticks. */
 export function formatValue(value: number): string {
-  if (!Number.isFinite(value)) return String(value);
-  const magnitude = Math.abs(value);
-  const decimals = magnitude === 0 || magnitude >= 1000 ? (Number.isInteger(value) ? 0 : 2) : Math.min(10, Math.max(0, 3 - Math.floor(Math.log10(magnitude))));
-  return new Intl.NumberFormat('en-US', { maximumFractionDigits: decimals }).format(value);
+  return formatNumber(value, { locale: 'en-US' });
 }
 
 // ---- Time ----------------------------------------------------------------------------------------

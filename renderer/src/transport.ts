@@ -41,6 +41,16 @@ export function takeTokenFromAddress(hash: string, store: TokenStore): TokenFrom
   return { token: stored !== null && stored !== '' ? stored : null, strippedHash: null };
 }
 
+/**
+ * For a fragment that changed in an open tab: pasting the printed address into a tab already on
+ * the shell changes only the fragment, which loads no new page. The token it carries is stored,
+ * and `restart` says the page must load again to use it (not when it is the token in use).
+ */
+export function takeTokenOnHashChange(hash: string, store: TokenStore, current: string | null): TokenFromAddress & { readonly restart: boolean } {
+  const taken = takeTokenFromAddress(hash, store);
+  return { ...taken, restart: taken.strippedHash !== null && taken.token !== current };
+}
+
 /** The part of fetch's response the transport reads. */
 export interface FetchResponse {
   readonly status: number;

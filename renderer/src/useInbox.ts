@@ -5,7 +5,7 @@ import { useCallback, useRef, useState } from 'react';
 import { type ApiError } from '../../shared/errors.js';
 import { useApi } from './ApiContext.js';
 import { base64FromBytes } from './bytes.js';
-import { fileSizeProblem, inboxFileKind, type InboxItem, updateItem } from './inbox.js';
+import { cardTextOf, fileSizeProblem, inboxFileKind, type InboxItem, updateItem } from './inbox.js';
 
 export interface Inbox {
   /** Newest first. */
@@ -38,13 +38,15 @@ export function useInbox(): Inbox {
       if (tooBig !== null) return { ...base, state: 'failed', error: tooBig };
       try {
         if (kind === 'card') {
-          let card: string;
+          let bytes: Uint8Array;
           try {
-            card = await file.text();
+            bytes = new Uint8Array(await file.arrayBuffer());
           } catch (thrown) {
             return { ...base, state: 'failed', error: unreadable(file.name, thrown) };
           }
-          const result = await api['contact.import']({ card });
+          const card = cardTextOf(file.name, bytes);
+          if (!card.ok) return { ...base, state: 'failed', error: card.error };
+          const result = await api['contact.import']({ card: card.text });
           return result.ok
             ? { ...base, kind: 'card', state: 'imported', contact: result.value }
             : { ...base, state: 'failed', error: result.error };

@@ -57,10 +57,15 @@ export function scrollToShow(index: number, scrollTop: number, viewportHeight: n
 export const minColumnWidth = 72;
 export const maxColumnWidth = 320;
 
+/** The header's name is bold and its type monospaced and smaller: pixels per character of each. */
+const headerNameCharWidth = 8.4;
+const headerTypeCharWidth = 7;
+
 /**
  * Column widths in pixels from the header and the longest value among sample rows (fixed widths:
  * rows come and go as one scrolls, and their columns must not jump). About 7.5 px per character
- * of the table's font, plus padding.
+ * of the table's font, plus padding; the header is measured with its own fonts so it is not cut
+ * (only beyond the maximum width, where its title shows it whole).
  */
 export function columnWidths(
   columns: readonly { readonly name: string; readonly type: string }[],
@@ -69,13 +74,15 @@ export function columnWidths(
   padding = 28,
 ): number[] {
   return columns.map((column, index) => {
-    let longest = column.name.length;
+    let longest = 0;
     for (const row of sampleRows) {
       const value = row[index];
       longest = Math.max(longest, value === null || value === undefined ? 4 : value.length);
     }
     // Numbers are right-aligned and compared by eye: give them a little more room.
     const extra = alignsRight(column.type) ? 1 : 0;
-    return Math.round(Math.min(maxColumnWidth, Math.max(minColumnWidth, (longest + extra) * charWidth + padding)));
+    const values = longest === 0 ? 0 : (longest + extra) * charWidth;
+    const header = Math.max(column.name.length * headerNameCharWidth, column.type.length * headerTypeCharWidth);
+    return Math.round(Math.min(maxColumnWidth, Math.max(minColumnWidth, values + padding, header + padding)));
   });
 }

@@ -100,7 +100,7 @@ async function writeAdmissions(dir: string, rows: number): Promise<string> {
 /** Newton's steps and whether they converged, from the model document. */
 interface FitSteps {
   readonly iterations: number;
-  readonly converged: 'yes' | 'no';
+  readonly converged: boolean;
 }
 
 interface PlainFitRequest {
@@ -221,7 +221,7 @@ const peakText = (list: readonly { peak: number | null }[]): string => {
 };
 const aucText = (auc: number | null): string => (auc === null ? 'none' : auc.toFixed(12));
 /** Newton's steps, marked with ! when the fit stopped without converging (at the step limit). */
-const stepsText = (entry: { fit: FitSteps } | undefined): string => (entry === undefined ? '?' : `${entry.fit.iterations}${entry.fit.converged === 'yes' ? '' : '!'}`);
+const stepsText = (entry: { fit: FitSteps } | undefined): string => (entry === undefined ? '?' : `${entry.fit.iterations}${entry.fit.converged ? '' : '!'}`);
 
 async function benchSize(rows: number): Promise<SizeResult> {
   const root = temporaryFolder('cleanroom-bench-train-');

@@ -104,6 +104,26 @@ describe('cli: model show, model save and predict', () => {
     assert.equal(readmission.split.seed, 3);
   });
 
+  it('--json model show carries numbers as numbers and booleans as booleans', async () => {
+    const shown = await mary.run(['--json', 'model', 'show', room, 'readmission']);
+    assert.equal(shown.code, 0, shown.stderr);
+    const parsed = JSON.parse(shown.stdout) as { ok: boolean; value: ModelDocument };
+    const { fit, split, metrics, intercept, features, roc } = parsed.value;
+    assert.equal(typeof fit.converged, 'boolean');
+    assert.equal(fit.converged, true);
+    assert.equal(typeof fit.iterations, 'number');
+    assert.equal(typeof split.trainRows, 'number');
+    assert.equal(typeof split.testFraction, 'number');
+    assert.equal(typeof metrics.test.auc, 'number');
+    assert.equal(typeof metrics.test.rows, 'number');
+    assert.equal(typeof intercept, 'number');
+    for (const feature of features) {
+      if (feature.kind === 'numeric') assert.deepEqual([typeof feature.mean, typeof feature.scale, typeof feature.coefficient], ['number', 'number', 'number']);
+      else for (const level of feature.levels) assert.equal(typeof level.coefficient, 'number');
+    }
+    assert.equal(typeof roc[0]?.tpr, 'number');
+  });
+
   it('model show: what it predicts, where it came from, held-out and training metrics, terms by size', async () => {
     const result = await mary.run(['model', 'show', room, 'readmission']);
     assert.equal(result.code, 0, result.stderr);

@@ -198,6 +198,17 @@ describe('cli: three homes form a room with packet files alone', () => {
     writeFileSync(file, '');
     assertRefused(await mary.run(['packet', 'export', 'Readmissions', '--out', path.join(file, 'x.cleanroom')]), /Cannot write .*a part of the path is not a folder/);
     assertRefused(await mary.run(['contact', 'import', path.join(folder.dir, 'missing.card')]), /Cannot read the card .*missing\.card \(no such file or folder\)/);
+    // Sizes are the file's own: 2,000 bytes that are not UTF-8 are not reported as the 6,000 they decode to.
+    const binaryCard = path.join(folder.dir, 'binary.cleanroom-card');
+    writeFileSync(binaryCard, Buffer.alloc(2000, 0xff));
+    const binary = await mary.run(['contact', 'import', binaryCard]);
+    assertRefused(binary, /not UTF-8/);
+    assert.equal(binary.stderr.trim(), `cleanroom: ${binaryCard} is not an identity card: it is not UTF-8 text.`);
+    const largeCard = path.join(folder.dir, 'large.cleanroom-card');
+    writeFileSync(largeCard, `{"alias":"${'a'.repeat(5000)}"}\n`);
+    const large = await mary.run(['contact', 'import', largeCard]);
+    assertRefused(large, /too large/);
+    assert.equal(large.stderr.trim(), `cleanroom: ${largeCard} is too large to be an identity card (5013 bytes; at most 4096).`);
     assertRefused(await mary.run(['packet', 'export', 'Readmissions', '--out', mary.outbox, '--to', 'Zed']), /No member "Zed" in Readmissions/);
     const beforeCount = readdirSync(mary.outbox).length;
     assertRefused(await mary.run(['room', 'join', 'Readmissions', '--out', mary.outbox]), /already joined/);

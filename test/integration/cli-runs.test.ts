@@ -213,9 +213,24 @@ describe('cli: joint analysis: run, outputs, receipts and release through the co
 
     const byRun = await acme.run(['output', 'show', room, `${runId.slice(0, 8)}:rates`, '--format', 'csv']);
     assert.equal(byRun.stdout, expectedCsv());
-    const json = JSON.parse((await acme.run(['output', 'show', room, 'rates', '--format', 'json'])).stdout) as { columns: { name: string }[]; rows: string[][] };
+    const json = JSON.parse((await acme.run(['output', 'show', room, 'rates', '--format', 'json'])).stdout) as { columns: { name: string }[]; rows: unknown[][] };
     assert.deepEqual(json.columns.map((column) => column.name), ['age_band', 'plan', 'n', 'readmission_rate', 'claimed']);
-    assert.deepEqual(json.rows[3], ['40-64', 'silver', '24', '0.75', '2400']);
+    assert.deepEqual(json.rows[3], ['40-64', 'silver', 24, 0.75, 2400], 'numbers are JSON numbers');
+    assert.deepEqual(json.rows[0]?.[3], null, 'a withheld value is null');
+
+    // --json: the whole of output.show, its counts and its cells' numbers all JSON numbers.
+    const whole = await acme.run(['--json', 'output', 'show', room, 'rates']);
+    assert.equal(whole.code, 0, whole.stderr);
+    const shown = JSON.parse(whole.stdout) as { ok: boolean; value: { output: { rows: unknown; suppressedRows: unknown }; offset: unknown; rows: unknown[][] } };
+    assert.equal(shown.ok, true);
+    assert.equal(typeof shown.value.output.rows, 'number');
+    assert.equal(typeof shown.value.output.suppressedRows, 'number');
+    assert.equal(typeof shown.value.offset, 'number');
+    assert.deepEqual(
+      shown.value.rows[3]?.map((value) => typeof value),
+      ['string', 'string', 'number', 'number', 'number'],
+    );
+    assert.deepEqual(shown.value.rows, json.rows);
 
     const table = await acme.run(['output', 'show', room, 'rates']);
     assert.equal(table.code, 0, table.stderr);
@@ -325,9 +340,9 @@ describe('cli: joint analysis: run, outputs, receipts and release through the co
     assert.equal(latest?.failure, null);
     assert.deepEqual(latest?.outputs.map((output) => [output.name, output.rows, output.suppressedRows]), [['bands', 3, 1], ['too_big', 2, 1]]);
     const show = async (output: string) =>
-      (JSON.parse((await acme.run(['output', 'show', room, `${(latest?.id ?? '').slice(0, 12)}:${output}`, '--format', 'json'])).stdout) as { rows: (string | null)[][] }).rows;
+      (JSON.parse((await acme.run(['output', 'show', room, `${(latest?.id ?? '').slice(0, 12)}:${output}`, '--format', 'json'])).stdout) as { rows: (string | number | null)[][] }).rows;
     const bands = (await show('bands')).sort((x, y) => String(x[0]).localeCompare(String(y[0])));
-    assert.deepEqual(bands, [['18-39', '47'], ['40-64', '40'], ['65+', null]]);
+    assert.deepEqual(bands, [['18-39', 47], ['40-64', 40], ['65+', null]]);
     assert.deepEqual((await show('too_big')).map((row) => row[1]), [null, null], 'overflow gives NULL (and one of them is withheld besides)');
   });
 

@@ -228,4 +228,11 @@ describe('cli: bin entry', () => {
     assert.equal(result.status, 0, result.stderr);
     assert.match(result.stdout, /^cleanroom \d+\.\d+\.\d+/);
   });
+
+  it('runs as `npx cleanroom`, the form the README uses, from inside the checkout without installing anything', () => {
+    // --no-install: were the package's own bin not found, npx must fail, not fetch a package of that name.
+    const result = spawnSync('npx', ['--no-install', 'cleanroom', '--version'], { cwd: path.join(repoRoot, 'docs'), env: cliEnv(), encoding: 'utf8' });
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /^cleanroom \d+\.\d+\.\d+/);
+  });
 });

@@ -133,6 +133,24 @@ describe('packets between homes', () => {
     assert.match(unknown.ok ? '' : unknown.error.message, /No member "Nobody" in Addressing; the other members are: St Mary, Carol/);
   });
 
+  it('says a packet I wrote myself is mine and has nothing to import, changing nothing', async () => {
+    const room = await formRoom('Own packets', mary, [acme, carol]);
+    const toAcme = await mary.core.call('packet.export', { room, to: ['Acme'] });
+    await assertRefusedUnchanged(
+      mary,
+      (core) => core.dispatch('packet.import', { contentBase64: toAcme.contentBase64 }),
+      'NOT_ALLOWED',
+      /^This is a packet you wrote, for Acme; there is nothing in it for you to import\. Carry it to them\.$/,
+    );
+    const toBoth = await mary.core.call('packet.export', { room });
+    await assertRefusedUnchanged(
+      mary,
+      (core) => core.dispatch('packet.import', { contentBase64: toBoth.contentBase64 }),
+      'NOT_ALLOWED',
+      /^This is a packet you wrote, for (Acme, Carol|Carol, Acme); there is nothing in it for you to import\. Carry it to each of them\.$/,
+    );
+  });
+
   it('refuses a packet signed by someone who is not a member, changing nothing', async () => {
     const room = await formRoom('Strangers', mary, [acme]);
     const entries = await whileClosed(mary, () => storedEntries(mary.home, room));

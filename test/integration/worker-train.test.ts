@@ -127,7 +127,7 @@ describe('train cells in the worker: fitting', () => {
     assert.equal(model.split.droppedRows, undefined, 'aggregate mode never counts the rows it left out');
     assert.equal(model.split.seed, 42);
     assert.ok((model.metrics.test.auc ?? 0) >= 0.7, `held-out AUC ${model.metrics.test.auc} finds the planted signal`);
-    assert.equal(model.fit.converged, 'yes');
+    assert.equal(model.fit.converged, true);
     assert.deepEqual(model.withheld, { features: [], metrics: { train: null, test: null } });
     assert.ok(model.roc.length >= 3 && model.roc.length < 101, `a thinned ROC curve of ${model.roc.length} points`);
     assert.ok(model.roc.some((point) => point.threshold === 0.5), 'the accuracy threshold is a point');

@@ -38,7 +38,7 @@ export function logisticModel(overrides: Partial<ModelDocument> = {}): ModelDocu
       const threshold = (100 - index) / 100;
       return { threshold, fpr: index / 100, tpr: Math.sqrt(index / 100) };
     }),
-    fit: { method: 'newton', iterations: 6, converged: 'yes' },
+    fit: { method: 'newton', iterations: 6, converged: true },
     ...overrides,
   };
 }
@@ -63,7 +63,7 @@ export function linearModel(overrides: Partial<ModelDocument> = {}): ModelDocume
       test: { ...emptyMetrics, rows: 100, rmse: 2.05, r2: 0.58, mae: 1.5 },
     },
     roc: [],
-    fit: { method: 'least-squares', iterations: 1, converged: 'yes' },
+    fit: { method: 'least-squares', iterations: 1, converged: true },
     ...overrides,
   };
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { canonicalString } from '../../shared/canonical.js';
-import { cardFileName, encodeCard, type IdentityCard, makeCard, maxCardBytes, parseCard } from '../../shared/card.js';
+import { cardFileName, cardFileSizeProblem, cardFileText, encodeCard, type IdentityCard, makeCard, maxCardBytes, parseCard } from '../../shared/card.js';
 import { cryptoReady, fromBase64Url, toBase64Url } from '../../shared/crypto.js';
 import { CleanroomError } from '../../shared/errors.js';
 import { makeIdentity } from '../support/room-fixtures.js';
@@ -129,6 +129,20 @@ describe('identity cards', () => {
     assert.throws(() => parseCard(`{"alias":"${'x'.repeat(maxCardBytes)}"}`), refusedAs(/^card is too large \(\d+ bytes; at most 4096\)$/));
     // Counted in UTF-8 bytes, not characters.
     assert.throws(() => parseCard('é'.repeat(maxCardBytes / 2 + 1)), refusedAs(/^card is too large \(4098 bytes/));
+  });
+
+  it('reports a card file as too large with the file\'s own size, and refuses one that is not UTF-8', () => {
+    assert.equal(cardFileSizeProblem('acme.cleanroom-card', maxCardBytes), null);
+    assert.equal(cardFileSizeProblem('acme.cleanroom-card', 5013), 'acme.cleanroom-card is too large to be an identity card (5013 bytes; at most 4096).');
+    assert.equal(cardFileSizeProblem('acme.cleanroom-card', 0), 'acme.cleanroom-card is empty.');
+    // 2,000 bytes that are not UTF-8 would be 6,000 bytes of U+FFFD once read leniently.
+    const binary = new Uint8Array(2000).fill(0xff);
+    assert.deepEqual(cardFileText('acme.cleanroom-card', binary), { ok: false, reason: 'acme.cleanroom-card is not an identity card: it is not UTF-8 text.' });
+    assert.deepEqual(cardFileText('acme.cleanroom-card', new Uint8Array(5013).fill(0x61)), {
+      ok: false,
+      reason: 'acme.cleanroom-card is too large to be an identity card (5013 bytes; at most 4096).',
+    });
+    assert.deepEqual(cardFileText('acme.cleanroom-card', new TextEncoder().encode('{"alias":"é"}\n')), { ok: true, text: '{"alias":"é"}\n' });
   });
 
   it('names files after the alias', () => {

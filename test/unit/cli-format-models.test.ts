@@ -98,7 +98,7 @@ describe('model show', () => {
   });
 
   it('says plainly when the fit did not converge', () => {
-    const lines = modelLines(logisticModel({ fit: { method: 'newton', iterations: 100, converged: 'no' } }), null);
+    const lines = modelLines(logisticModel({ fit: { method: 'newton', iterations: 100, converged: false } }), null);
     assert.equal(lines[2], "Fit         Newton's method, 100 iterations, did NOT converge; L2 penalty 1");
   });
 

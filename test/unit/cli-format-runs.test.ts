@@ -9,6 +9,7 @@ import {
   maxCellWidth,
   outputJsonText,
   outputListLines,
+  outputShowJsonText,
   outputTableLines,
   receiptCheckLines,
   releaseLines,
@@ -212,8 +213,36 @@ describe('cli format: outputs', () => {
 
   it('prints json as columns and rows only, and csv through the shared writer', () => {
     const data: OutputData = { output: outputView(), offset: 0, rows: [['north', '0.25', null]] };
-    assert.deepEqual(JSON.parse(outputJsonText(data)), { columns: outputView().columns, rows: [['north', '0.25', null]] });
+    assert.deepEqual(JSON.parse(outputJsonText(data)), { columns: outputView().columns, rows: [['north', 0.25, null]] });
     assert.equal(toCsv(data.output.columns, data.rows), 'ward,rate,n\r\nnorth,0.25,\r\n');
+  });
+
+  it('writes numeric columns as JSON numbers with every digit DuckDB gave, text and non-finite doubles as strings', () => {
+    const columns = [
+      { name: 'label', type: 'VARCHAR' },
+      { name: 'big', type: 'HUGEINT' },
+      { name: 'amount', type: 'DECIMAL(38,2)' },
+      { name: 'ratio', type: 'DOUBLE' },
+    ];
+    const data: OutputData = {
+      output: outputView({ columns, rows: 2 }),
+      offset: 0,
+      rows: [
+        ['007', '170141183460469231731687303715884105727', '-12345678901234567890.25', '1e-7'],
+        ['x', null, '0.00', 'inf'],
+      ],
+    };
+    const text = outputJsonText(data);
+    assert.ok(text.includes('["007",170141183460469231731687303715884105727,-12345678901234567890.25,1e-7]'), text);
+    assert.deepEqual(JSON.parse(text).rows, [
+      ['007', Number('170141183460469231731687303715884105727'), Number('-12345678901234567890.25'), 1e-7],
+      ['x', null, 0, 'inf'],
+    ]);
+    const whole = JSON.parse(outputShowJsonText(data)) as { ok: boolean; value: OutputData };
+    assert.equal(whole.ok, true);
+    assert.deepEqual(whole.value.output, data.output);
+    assert.equal(whole.value.offset, 0);
+    assert.deepEqual(whole.value.rows, JSON.parse(text).rows);
   });
 
   it('says who a release went to and where the packet is', () => {

@@ -226,7 +226,7 @@ describe('fitModel: logistic regression', () => {
 
   it('stops where the gradient of the penalised log loss is zero', () => {
     assert.equal(model.fit.method, 'newton');
-    assert.equal(model.fit.converged, 'yes');
+    assert.equal(model.fit.converged, true);
     assert.ok(model.fit.iterations >= 2 && model.fit.iterations <= 20, `Newton takes few steps (${model.fit.iterations})`);
     const beta = [model.intercept, numericFeature(model, 'a').coefficient, numericFeature(model, 'b').coefficient];
     for (const component of gradientAt(beta, standardised(), pick(data.y, train))) assert.ok(Math.abs(component) < 1e-8, `gradient component ${component}`);
@@ -297,11 +297,11 @@ describe('fitModel: logistic regression', () => {
     const x = Array.from({ length: 60 }, (_unused, index) => index - 30 + 0.5);
     const y = x.map((value) => (value > 0 ? 1 : 0));
     const penalised = valid(fitModel(spec({ algorithm: 'logistic', target: 'y', features: ['x'], l2: 1 }), numeric('y', y), [numeric('x', x)], options));
-    assert.equal(penalised.fit.converged, 'yes');
+    assert.equal(penalised.fit.converged, true);
     assert.ok(Math.abs(numericFeature(penalised, 'x').coefficient) < 50);
     assert.equal(penalised.metrics.test.auc, 1);
     const unpenalised = valid(fitModel(spec({ algorithm: 'logistic', target: 'y', features: ['x'], l2: 0 }), numeric('y', y), [numeric('x', x)], options));
-    assert.equal(unpenalised.fit.converged, 'no');
+    assert.equal(unpenalised.fit.converged, false);
     assert.ok(Number.isFinite(numericFeature(unpenalised, 'x').coefficient));
   });
 

@@ -119,6 +119,15 @@ describe('the model document', () => {
     }
   });
 
+  it('writes converged as a JSON boolean, and reads the "yes"/"no" of older documents as one', () => {
+    const model = logisticModel();
+    assert.match(modelDocumentText(model), /"converged":true/);
+    const older = (converged: string) => modelDocumentText(model).replace('"converged":true', `"converged":"${converged}"`);
+    assert.deepEqual(parseModelDocument(older('yes')), { ok: true, model });
+    assert.deepEqual(parseModelDocument(older('no')), { ok: true, model: { ...model, fit: { ...model.fit, converged: false } } });
+    assert.equal(parseModelDocument(older('maybe')).ok, false);
+  });
+
   it('says why a text is not a model', () => {
     const reasonOf = (text: string) => {
       const parsed = parseModelDocument(text);

@@ -10,6 +10,7 @@ import {
   type FetchResponse,
   readResult,
   takeTokenFromAddress,
+  takeTokenOnHashChange,
   tokenStorageKey,
   type TokenStore,
 } from '../../renderer/src/transport.js';
@@ -95,6 +96,27 @@ describe('takeTokenFromAddress', () => {
 
   it('decodes a percent-encoded token', () => {
     assert.equal(takeTokenFromAddress('#token=a%2Bb', new MemoryStore()).token, 'a+b');
+  });
+});
+
+describe('takeTokenOnHashChange: the right address pasted into an open tab', () => {
+  it('a page opened without a token starts again with the pasted one', () => {
+    const store = new MemoryStore();
+    assert.deepEqual(takeTokenOnHashChange('#token=right', store, null), { token: 'right', strippedHash: '', restart: true });
+    assert.equal(store.getItem(tokenStorageKey), 'right');
+  });
+
+  it('a page with an old token (the shell was restarted) starts again with the new one', () => {
+    const store = new MemoryStore();
+    takeTokenFromAddress('#token=old', store);
+    assert.deepEqual(takeTokenOnHashChange('#token=new&view=rooms', store, 'old'), { token: 'new', strippedHash: '#view=rooms', restart: true });
+  });
+
+  it('the token in use, or a fragment without a token, changes nothing', () => {
+    const store = new MemoryStore();
+    takeTokenFromAddress('#token=same', store);
+    assert.deepEqual(takeTokenOnHashChange('#token=same', store, 'same'), { token: 'same', strippedHash: '', restart: false });
+    assert.deepEqual(takeTokenOnHashChange('#view=rooms', store, 'same'), { token: 'same', strippedHash: null, restart: false });
   });
 });
 

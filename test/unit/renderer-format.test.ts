@@ -263,7 +263,7 @@ describe('inbox', () => {
     assert.equal(fileSizeProblem('a.cleanroom-card', maxCardFileBytes, 'card'), null);
     assert.deepEqual(fileSizeProblem('a.cleanroom-card', maxCardFileBytes + 1, 'card'), {
       code: 'BAD_CARD',
-      message: 'a.cleanroom-card is too large to be an identity card.',
+      message: 'a.cleanroom-card is too large to be an identity card (4097 bytes; at most 4096).',
     });
     assert.equal(fileSizeProblem('a.cleanroom', 1024, 'packet'), null);
   });

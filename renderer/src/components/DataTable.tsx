@@ -1,9 +1,11 @@
 // A read-only table for output tables of any size: fixed-height rows in a scroll container, and
 // only the rows in view (plus a few) in the DOM, so 100,000 rows scroll as smoothly as 100. The
 // header stays put while the rows scroll. Rows not fetched yet show as placeholders; the owner is
-// told which rows are wanted and fetches them (in pages).
+// told which rows are wanted and fetches them (in pages). Numbers show formatted for reading
+// (numberFormat.ts) and right-aligned, with DuckDB's exact text in the cell's title.
 import { type UIEvent, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { alignsRight } from '../duckdbValues.js';
+import { formatNumberText } from '../numberFormat.js';
 import { columnWidths, rowWindow } from '../windowing.js';
 
 export const dataRowHeight = 30;
@@ -25,6 +27,18 @@ export interface DataTableProps {
   /** Most pixels tall; fewer rows make it shorter. */
   readonly maxHeight?: number;
   readonly testId?: string;
+}
+
+/** What a cell shows: a number formatted for reading, any other value as it is. */
+const shownText = (value: string | null, numeric: boolean): string | null => (value !== null && numeric ? formatNumberText(value) : value);
+
+/** Column widths sized to the sample rows as they will show: formatted numbers are shorter than DuckDB's text. */
+function shownWidths(columns: DataTableProps['columns'], sampleRows: DataTableProps['sampleRows']): number[] {
+  const numeric = columns.map((column) => alignsRight(column.type));
+  return columnWidths(
+    columns,
+    sampleRows.map((row) => row.map((value, at) => shownText(value, numeric[at] === true))),
+  );
 }
 
 export function DataTable({ label, columns, rowCount, rowAt, onWantRows, sampleRows, maxHeight = 480, testId }: DataTableProps) {
@@ -49,15 +63,19 @@ export function DataTable({ label, columns, rowCount, rowAt, onWantRows, sampleR
     if (shown.end > shown.first) onWantRows(shown.first, shown.end);
   }, [shown.first, shown.end, onWantRows]);
 
-  // Widths from the first rows, fixed after: columns must not jump as rows come and go.
-  const [widths, setWidths] = useState(() => columnWidths(columns, sampleRows));
+  const numeric = columns.map((column) => alignsRight(column.type));
+
+  // Widths from the first rows as shown, fixed after: columns must not jump as rows come and go.
+  const [widths, setWidths] = useState(() => shownWidths(columns, sampleRows));
   const sized = useRef(sampleRows.length > 0);
   useEffect(() => {
     if (sized.current || sampleRows.length === 0) return;
     sized.current = true;
-    setWidths(columnWidths(columns, sampleRows));
+    setWidths(shownWidths(columns, sampleRows));
   }, [columns, sampleRows]);
-  const template = widths.map((width) => `${width}px`).join(' ');
+  // Each column at least its measured width, sharing any room left over in proportion, so a table
+  // narrower than its box fills it instead of leaving a blank band on the right.
+  const template = widths.map((width) => `minmax(${width}px, ${width}fr)`).join(' ');
   const totalWidth = widths.reduce((sum, width) => sum + width, 0);
 
   const rows = [];
@@ -75,7 +93,8 @@ export function DataTable({ label, columns, rowCount, rowAt, onWantRows, sampleR
       >
         {columns.map((column, at) => {
           const value = row?.[at];
-          const right = alignsRight(column.type);
+          const right = numeric[at] === true;
+          // The title holds the exact value: the formatted one is rounded, and long text is cut.
           return (
             <div
               key={column.name}
@@ -85,7 +104,13 @@ export function DataTable({ label, columns, rowCount, rowAt, onWantRows, sampleR
               title={value ?? undefined}
               data-testid="data-cell"
             >
-              {row === undefined ? <span className="data-table-placeholder" aria-label="Loading" /> : value === null ? <span className="data-table-null">NULL</span> : value}
+              {row === undefined ? (
+                <span className="data-table-placeholder" aria-label="Loading" />
+              ) : value === null ? (
+                <span className="data-table-null">NULL</span>
+              ) : value === undefined ? null : (
+                shownText(value, right)
+              )}
             </div>
           );
         })}
@@ -115,7 +140,7 @@ export function DataTable({ label, columns, rowCount, rowAt, onWantRows, sampleR
               key={column.name}
               role="columnheader"
               aria-colindex={at + 1}
-              className={`data-table-header${alignsRight(column.type) ? ' data-table-cell-number' : ''}`}
+              className={`data-table-header${numeric[at] === true ? ' data-table-cell-number' : ''}`}
               title={`${column.name} (${column.type})`}
               data-testid="data-column"
               data-column={column.name}

@@ -13,7 +13,7 @@ import { LoadFailed, LoadingLine } from '../components/Loading.js';
 import { ErrorNotice, Notice } from '../components/Notice.js';
 import { saveFile } from '../download.js';
 import { formatDate, initials } from '../format.js';
-import { cardFileSuffix, fileSizeProblem } from '../inbox.js';
+import { cardFileSuffix, cardTextOf, fileSizeProblem } from '../inbox.js';
 import { useAction } from '../useAction.js';
 import { type Loaded, useLoaded } from '../useLoaded.js';
 
@@ -71,14 +71,16 @@ export function ContactsCard() {
   const importCard = async (file: File): Promise<CardOutcome> => {
     const tooBig = fileSizeProblem(file.name, file.size, 'card');
     if (tooBig !== null) return { state: 'failed', error: tooBig };
-    let card: string;
+    let bytes: Uint8Array;
     try {
-      card = await file.text();
+      bytes = new Uint8Array(await file.arrayBuffer());
     } catch {
       return { state: 'failed', error: { code: 'FILE_ERROR', message: `${file.name} could not be read.` } };
     }
+    const card = cardTextOf(file.name, bytes);
+    if (!card.ok) return { state: 'failed', error: card.error };
     try {
-      const result = await api['contact.import']({ card });
+      const result = await api['contact.import']({ card: card.text });
       return result.ok ? { state: 'imported', contact: result.value } : { state: 'failed', error: result.error };
     } catch {
       return { state: 'failed', error: { code: 'INTERNAL', message: 'Cleanroom did not answer.' } };

@@ -138,13 +138,13 @@ function ModelBody({ roomId, output, model }: { roomId: string; output: OutputVi
         </div>
         <div className="output-facts-wide">
           <dt>Fit</dt>
-          <dd data-testid="model-fit" data-converged={model.fit.converged}>
+          <dd data-testid="model-fit" data-converged={model.fit.converged ? 'yes' : 'no'}>
             {fitLabel(model)}
           </dd>
         </div>
         <OutputProvenance output={output} what="model" />
       </dl>
-      {model.fit.converged === 'no' && (
+      {!model.fit.converged && (
         <Notice tone="warning" title="The fit did not converge" testId="model-not-converged">
           The optimiser stopped at its iteration limit: the coefficients may not be the best ones. A larger L2 penalty or fewer features usually helps.
         </Notice>
@@ -241,10 +241,12 @@ function Coefficients({ model }: { model: ModelDocument }) {
                 <td className="coefficient-bar-cell">
                   <CoefficientBar share={term.share} negative={term.coefficient < 0} />
                 </td>
-                <td className="number" data-testid="model-term-coefficient">
+                <td className="number" data-testid="model-term-coefficient" title={String(term.coefficient)}>
                   {formatCoefficient(term.coefficient)}
                 </td>
-                <td className="number muted">{term.perUnit === null ? '—' : formatCoefficient(term.perUnit)}</td>
+                <td className="number muted" title={term.perUnit === null ? undefined : String(term.perUnit)}>
+                  {term.perUnit === null ? '—' : formatCoefficient(term.perUnit)}
+                </td>
               </tr>
             ))}
             <tr className="coefficient-intercept" data-testid="model-intercept">
@@ -252,7 +254,9 @@ function Coefficients({ model }: { model: ModelDocument }) {
                 <span className="muted">Intercept</span>
               </th>
               <td />
-              <td className="number">{formatCoefficient(model.intercept)}</td>
+              <td className="number" title={String(model.intercept)}>
+                {formatCoefficient(model.intercept)}
+              </td>
               <td className="number muted">—</td>
             </tr>
           </tbody>

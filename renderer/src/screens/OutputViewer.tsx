@@ -1,5 +1,6 @@
 // One output table: what it is (rows, values withheld, hash, when it expires), the table itself
-// (windowed: any number of rows) beside a chart chosen from its column types, with a selector for
+// (windowed: any number of rows) beside a chart chosen from its column types, or under it on a
+// narrow card (the layout is styles.css's, by container width), with a selector for
 // the measure drawn, and CSV export of the whole table. A model output (a train cell's) opens the
 // model viewer instead.
 import { useEffect, useId, useMemo, useRef, useState } from 'react';

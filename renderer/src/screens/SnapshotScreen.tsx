@@ -240,7 +240,9 @@ function ApprovalMatrix({ view, room }: { view: SnapshotView; room: RoomDetail }
               <th scope="col">Member</th>
               <th scope="col">Approval</th>
               <th scope="col">Expires</th>
-              <th scope="col">Runs left</th>
+              <th scope="col" className="number">
+                Runs left
+              </th>
               {view.assets.map((asset) => (
                 <th scope="col" key={asset.asset} className="matrix-key-column">
                   <span className="matrix-key-head">
@@ -283,7 +285,7 @@ function MatrixRow({ row, view, isMe }: { row: ApprovalRow; view: SnapshotView; 
       <td data-testid="approval-expires">
         {row.expiresAt !== null ? <time dateTime={row.expiresAt} title={formatDateTime(row.expiresAt)}>{formatDate(row.expiresAt)}</time> : <span className="muted">—</span>}
       </td>
-      <td data-testid="approval-runs-left">{row.runsLeft !== null ? row.runsLeft : <span className="muted">—</span>}</td>
+      <td className="number" data-testid="approval-runs-left">{row.runsLeft !== null ? row.runsLeft : <span className="muted">—</span>}</td>
       {view.assets.map((asset) => {
         const cell = keyCell(row, asset.name);
         return (

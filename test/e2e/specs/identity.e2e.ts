@@ -45,6 +45,26 @@ describe('identity', () => {
     }
   });
 
+  it('says when the page lacks its token, and recovers when the printed address is pasted into the tab', async () => {
+    if (app?.target !== 'chromium' || app.url === undefined) return; // Electron needs no token.
+    const printed = app.url;
+    const bare = printed.slice(0, printed.indexOf('#'));
+    // No token (a bookmark of the bare address), then an old one (the shell was restarted).
+    for (const stored of [null, 'an-old-token']) {
+      await browser.execute((token) => {
+        sessionStorage.clear();
+        if (token !== null) sessionStorage.setItem('cleanroom.shellToken', token);
+      }, stored);
+      await browser.url(bare);
+      await byTestId('startup-error').waitForDisplayed();
+      await expect(byTestId('startup-error')).toHaveText(expect.stringContaining(stored === null ? 'without its access token' : 'Missing or wrong token'));
+      // Only the fragment differs, so the browser loads no new page: the app must pick the token up.
+      await browser.url(printed);
+      await byTestId('create-identity-screen').waitForDisplayed();
+      expect(await browser.getUrl()).not.toContain('token=');
+    }
+  });
+
   it('gives live passphrase feedback and refuses mismatched passphrases', async () => {
     await typeInto('create-alias', alias);
     await typeInto('create-passphrase', 'short');

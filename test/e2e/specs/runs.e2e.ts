@@ -9,11 +9,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { $, browser, expect } from '@wdio/globals';
+import { formatNumberText } from '../../../renderer/src/numberFormat.js';
 import { openApp } from '../support/app.js';
 import { downloadedNames, waitForDownload } from '../support/downloads.js';
 import { formRoom, hospitalParty, importPacketAndOpenRoom, insurerParty, type Party, use, writePacketToFolder } from '../support/parties.js';
 import { approvalRow, asset, importTable, openTab } from '../support/room-ui.js';
-import { allByTestId, byTestId, saveFullScreenshot, typeInto } from '../support/ui.js';
+import { allByTestId, artifactsDir, byTestId, saveFullScreenshot, typeInto } from '../support/ui.js';
 
 const insurer: Party = insurerParty();
 const hospital: Party = hospitalParty();
@@ -89,13 +90,26 @@ const notebookSource = [
   'ORDER BY a.age_band, p.plan',
 ].join('\n');
 
-/** The output viewer's rendered rows as arrays of cell texts. */
-async function renderedRows(): Promise<string[][]> {
-  return browser.execute(() =>
-    Array.from(document.querySelectorAll('[data-testid="output-table"] [data-testid="data-row"]'))
-      .sort((a, b) => Number(a.getAttribute('data-row')) - Number(b.getAttribute('data-row')))
-      .map((row) => Array.from(row.querySelectorAll('[data-testid="data-cell"]')).map((cell) => cell.textContent ?? '')),
+/** The output viewer's rendered rows as arrays of cell texts: as shown, or (`title`) the exact values. */
+async function renderedRows(what: 'text' | 'title' = 'text'): Promise<string[][]> {
+  return browser.execute(
+    (attribute) =>
+      Array.from(document.querySelectorAll('[data-testid="output-table"] [data-testid="data-row"]'))
+        .sort((a, b) => Number(a.getAttribute('data-row')) - Number(b.getAttribute('data-row')))
+        .map((row) =>
+          Array.from(row.querySelectorAll('[data-testid="data-cell"]')).map((cell) => (attribute === 'title' ? cell.getAttribute('title') : cell.textContent) ?? ''),
+        ),
+    what,
   );
+}
+
+/** Whether an element's content is wider than its box: cut off, or scrolling sideways. */
+async function overflowsSideways(selector: string): Promise<boolean> {
+  return browser.execute((css) => {
+    const element = document.querySelector(css);
+    if (element === null) throw new Error(`${css} is not on the page`);
+    return element.scrollWidth > element.clientWidth;
+  }, selector);
 }
 
 /** Checks what the viewer shows for the story's output: the kept groups, the count suppressed, and a grouped bar chart. */
@@ -115,10 +129,23 @@ async function expectStoryOutput(): Promise<void> {
   });
   const rows = await renderedRows();
   expect(rows.map((row) => [row[0], row[1], row[2]])).toEqual(kept.map((group) => [group.band, group.plan, String(group.patients)]));
-  rows.forEach((row, index) => {
+  // The rate shows rounded for reading, in the browser's locale; its title holds DuckDB's exact value.
+  const exact = await renderedRows('title');
+  const locale = await browser.execute(() => new Intl.NumberFormat().resolvedOptions().locale);
+  exact.forEach((row, index) => {
     const group = kept[index] as (typeof kept)[number];
-    expect(Number(row[3])).toBeCloseTo(group.readmitted / group.patients, 6);
+    expect(Number(row[3])).toBeCloseTo(group.readmitted / group.patients, 12);
+    expect(rows[index]?.[3]).toBe(formatNumberText(row[3] ?? '', { locale }));
   });
+  // 10 of 24 readmitted: 0.4166… reads as 0.4167 (in English), right-aligned as numbers are.
+  const rateCell = $('[data-testid="output-table"] [data-testid="data-row"][data-row="0"] [data-testid="data-cell"][aria-colindex="4"]');
+  await expect(rateCell).toHaveAttribute('title', '0.4166666666666667');
+  if (locale.startsWith('en')) await expect(rateCell).toHaveText('0.4167');
+  expect((await rateCell.getCSSProperty('text-align')).value).toBe('right');
+  // Headers are never cut: each name fits its column.
+  for (const name of ['age_band', 'plan', 'patients', 'readmission_rate']) {
+    expect({ name, cut: await overflowsSideways(`[data-testid="data-column"][data-column="${name}"] .data-table-header-name`) }).toEqual({ name, cut: false });
+  }
   // The suppressed groups are nowhere in the table.
   expect(rows.some((row) => row[0] === '35-49' && row[1] === 'Plus')).toBe(false);
   expect(rows.some((row) => row[0] === '65+' && row[1] === 'Basic')).toBe(false);
@@ -145,6 +172,41 @@ async function expectStoryOutput(): Promise<void> {
   await byTestId('chart-measure').selectByAttribute('value', '2');
   await expect($('[data-testid="chart-bar"][data-group="18-34"][data-series="Basic"]')).toHaveAttribute('data-value', '24');
   await byTestId('chart-measure').selectByAttribute('value', '3');
+}
+
+/**
+ * The output view uses the window's width: the chart beside the table on a wide window, above it
+ * on a narrow one. Screenshots at 1440x900 and 1280x720 (and the narrow one), then the size as it was.
+ */
+async function expectOutputLayout(): Promise<void> {
+  const before = await browser.getWindowSize();
+  const boxes = async () => ({ table: await byTestId('output-table').getLocation(), tableSize: await byTestId('output-table').getSize(), chart: await byTestId('output-chart').getLocation() });
+  for (const [width, height] of [
+    [1440, 900],
+    [1280, 720],
+  ] as const) {
+    await browser.setWindowSize(width, height);
+    await byTestId('output-viewer').scrollIntoView();
+    await browser.waitUntil(async () => {
+      const { table, tableSize, chart } = await boxes();
+      return chart.x >= table.x + tableSize.width;
+    }, { timeoutMsg: `At ${width}x${height} the chart is not beside the table.` });
+    // No fixed page width: the page fills the window beside the sidebar.
+    const room = await browser.execute(() => {
+      const element = document.querySelector<HTMLElement>('[data-testid="room-screen"]');
+      return { width: element?.offsetWidth ?? 0, room: element?.parentElement?.clientWidth ?? -1 };
+    });
+    expect(room.width).toBe(room.room);
+    await browser.saveScreenshot(path.join(artifactsDir, `runs-output-${width}x${height}.png`));
+  }
+  await browser.setWindowSize(1000, 720);
+  await byTestId('output-viewer').scrollIntoView();
+  await browser.waitUntil(async () => {
+    const { table, chart } = await boxes();
+    return chart.y < table.y;
+  }, { timeoutMsg: 'On a narrow window the chart is not above the table.' });
+  await browser.saveScreenshot(path.join(artifactsDir, 'runs-output-1000x720.png'));
+  await browser.setWindowSize(before.width, before.height);
 }
 
 describe('runs: story 1, joint analysis, from two tables to a released output chart', () => {
@@ -235,6 +297,10 @@ describe('runs: story 1, joint analysis, from two tables to a released output ch
     await expect(byTestId('snapshot')).toHaveAttribute('data-can-run', 'true');
     await expect(byTestId('run-card')).toHaveAttribute('data-state', 'ready');
     await expect(approvalRow(hospital.alias).$('[data-testid="approval-runs-left"]')).toHaveText('1');
+    // At 1280 px the approval matrix fits without scrolling sideways, its count right-aligned.
+    expect((await browser.getWindowSize()).width).toBe(1280);
+    expect(await overflowsSideways('[data-testid="approval-matrix"] .table-scroll')).toBe(false);
+    expect((await approvalRow(hospital.alias).$('[data-testid="approval-runs-left"]').getCSSProperty('text-align')).value).toBe('right');
 
     // The progress bar may come and go faster than a poll: record that it appeared at all.
     await browser.execute(() => {
@@ -261,6 +327,7 @@ describe('runs: story 1, joint analysis, from two tables to a released output ch
     await expectStoryOutput();
     await byTestId('output-viewer').scrollIntoView();
     await saveFullScreenshot('runs-output-chart.png');
+    await expectOutputLayout();
   });
 
   it('the run’s receipt verifies, and saves as a file', async () => {

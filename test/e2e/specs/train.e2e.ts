@@ -16,6 +16,7 @@ import { downloadedNames, waitForDownload } from '../support/downloads.js';
 import { formRoom, hospitalParty, importPacketAndOpenRoom, type Party, use, writePacketToFolder } from '../support/parties.js';
 import { approvalRow, asset, importTable, openTab } from '../support/room-ui.js';
 import { allByTestId, byTestId, chooseFiles, saveFullScreenshot, typeInto } from '../support/ui.js';
+import { expectWindowUnscrolled } from '../support/window.js';
 import { seededRandom } from '../../../shared/seeded-random.js';
 
 const hospital: Party = hospitalParty();
@@ -102,11 +103,14 @@ async function expectNoLibraryContent(where: string): Promise<void> {
   }
 }
 
-/** Reads the scored rows the viewer shows: a map from the `ref` column to its prediction text. */
+/**
+ * Reads the scored rows the viewer shows: a map from the `ref` column to its prediction, exact (a
+ * number's title holds it; the text is rounded for reading), or NULL.
+ */
 async function shownPredictions(): Promise<Map<string, string>> {
   const rows = await browser.execute(() =>
     Array.from(document.querySelectorAll('[data-testid="predict-table"] [data-testid="data-row"]')).map((row) =>
-      Array.from(row.querySelectorAll('[data-testid="data-cell"]')).map((cell) => cell.textContent ?? ''),
+      Array.from(row.querySelectorAll('[data-testid="data-cell"]')).map((cell) => cell.getAttribute('title') ?? cell.textContent ?? ''),
     ),
   );
   const columns = await $$columns('predict-table');
@@ -261,6 +265,8 @@ describe('train: story 2, training on data you may not see, with the data owner 
     await expect(byTestId('model-body')).toHaveAttribute('data-algorithm', 'logistic');
     await expect(byTestId('model-target')).toHaveText('P(readmitted_30d = 1)');
     await expect(byTestId('model-split')).toHaveText(expect.stringContaining('held out (20%)'));
+    await byTestId('model-predict').waitForDisplayed();
+    await expectWindowUnscrolled();
 
     const metrics = await allByTestId('model-metric').map((metric) => metric.getAttribute('data-metric'));
     expect(metrics).toEqual(['auc', 'accuracy', 'logLoss']);
@@ -287,6 +293,18 @@ describe('train: story 2, training on data you may not see, with the data owner 
     expect(sizes).toEqual([...sizes].sort((a, b) => b - a));
     // prior_admissions has the planted positive effect.
     expect(terms.find((term) => term.term === 'prior_admissions')?.coefficient).toBeGreaterThan(0);
+    // Each coefficient rounded for reading, right-aligned, its exact value on hover; at 1280 px the table fits without scrolling sideways.
+    const coefficient = $('[data-testid="model-term"][data-term="prior_admissions"] [data-testid="model-term-coefficient"]');
+    await expect(coefficient).toHaveAttribute('title', String(terms.find((term) => term.term === 'prior_admissions')?.coefficient));
+    expect((await coefficient.getCSSProperty('text-align')).value).toBe('right');
+    expect((await browser.getWindowSize()).width).toBe(1280);
+    expect(
+      await browser.execute(() => {
+        const table = document.querySelector('[data-testid="model-terms"]');
+        const box = table?.parentElement;
+        return table !== null && box !== null && box !== undefined && box.scrollWidth <= box.clientWidth;
+      }),
+    ).toBe(true);
 
     await viewer.scrollIntoView();
     await saveFullScreenshot('model-viewer.png');
@@ -340,6 +358,8 @@ describe('train: story 2, training on data you may not see, with the data owner 
     await byTestId('model-predict').scrollIntoView();
     await chooseFiles('predict-source-drop-input', newPatientsFile);
     await expect(byTestId('predict-source-uploaded-name')).toHaveText('new-patients.csv');
+    // Choosing the file (its hidden input at the bottom of the page) leaves the window where it was.
+    await expectWindowUnscrolled();
     await byTestId('predict-submit').click();
     const result = byTestId('predict-result');
     await result.waitForDisplayed({ timeout: 60_000 });

@@ -21,6 +21,8 @@ export interface OpenedApp {
   focus(): Promise<void>;
   /** Stops what openApp started and removes its home. */
   close(): Promise<void>;
+  /** Chromium: the address the shell printed, its token included; undefined for Electron. */
+  readonly url?: string;
 }
 
 export interface OpenAppOptions {
@@ -58,7 +60,7 @@ export async function openApp(options: OpenAppOptions = {}): Promise<OpenedApp> 
     await shell.stop();
     throw error;
   }
-  return { target, focus: () => browser.switchToWindow(handle), close: () => shell.stop() };
+  return { target, focus: () => browser.switchToWindow(handle), close: () => shell.stop(), url: shell.url };
 }
 
 /** Waits until React has put the first screen on the page. */
