@@ -2,7 +2,7 @@
 // data key (a job), and listing a room's assets. The plaintext source is read by the worker only;
 // this home stores the ciphertext, the data key sealed to my own box key, and the signed
 // descriptor in my feed. A failure at any step leaves no asset, payload, key or partial file.
-import { readdirSync, realpathSync, rmSync, statSync } from 'node:fs';
+import { realpathSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import type Database from 'better-sqlite3';
 import { type AssetDescriptor, type AssetView, type Column, type ColumnRole, readableBytes, type SourceFormat, type TableInspection } from '../../shared/asset.js';
@@ -11,7 +11,7 @@ import { fromBase64Url, randomBytes, toBase64Url, wipe } from '../../shared/cryp
 import { CleanroomError, diskFullError } from '../../shared/errors.js';
 import { type IdentityPublic } from '../../shared/identity.js';
 import { type RoomState } from '../../shared/room-state.js';
-import { refuseSymlink } from './files.js';
+import { refuseSymlink, safeReaddir } from './files.js';
 import { type Jobs } from './jobs.js';
 import { type UnlockedKeys } from './keystore.js';
 import { type Rooms, type StoredRoom } from './rooms.js';
@@ -414,13 +414,6 @@ export function sweepVault(db: Database.Database, vaultDir: string): number {
   return removed;
 }
 
-function safeReaddir(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
-}
 
 function sweepPartials(vaultDir: string): number {
   let removed = 0;

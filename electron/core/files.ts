@@ -3,7 +3,7 @@
 // temporary name in the same folder, are synced, and only then renamed; the folder is synced so
 // the rename itself survives a power cut. Outside the home, the temporary name is recorded in the
 // home first (pending-files.ts), so one a kill -9 leaves is removed at the next start-up.
-import { closeSync, fsyncSync, lstatSync, openSync, readlinkSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, lstatSync, openSync, readdirSync, readlinkSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { CleanroomError, describeFileError, diskFullError, isDiskFull } from '../../shared/errors.js';
 
@@ -86,6 +86,15 @@ export function writeFileAtomic(target: string, data: Uint8Array, options: Atomi
   } finally {
     // One that could not be removed stays recorded for the next start-up.
     if (!leftover) options.journal?.end(partial);
+  }
+}
+
+/** The names in `dir`, or none when it cannot be read (sweeps must never stop a start-up). */
+export function safeReaddir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
   }
 }
 

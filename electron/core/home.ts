@@ -3,11 +3,12 @@
 // file lock, disappears with a crashed process, so there is never a stale lock to clean up.
 import Database from 'better-sqlite3';
 import { randomBytes } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CleanroomError, diskFullError, isDiskFull } from '../../shared/errors.js';
 import { latestSchemaVersion, migrations } from './migrations.js';
+import { safeReaddir } from './files.js';
 
 export type HostKind = 'electron' | 'shell' | 'cli';
 
@@ -91,13 +92,6 @@ function writeOwnerNote(dir: string, ownerPath: string, host: HostKind): void {
   }
 }
 
-function safeReaddir(dir: string): string[] {
-  try {
-    return readdirSync(dir);
-  } catch {
-    return [];
-  }
-}
 
 function sqliteCode(error: unknown): string {
   return typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : '';

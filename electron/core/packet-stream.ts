@@ -271,6 +271,13 @@ export async function stagePayloads(opened: OpenedPacketFile, vaultDir: string, 
     partials.clear();
     placed.clear();
   };
+  /** Removes everything this import wrote, and says why in our words. */
+  const discardFor = async (error: unknown): Promise<CleanroomError> => {
+    await discard();
+    if (error instanceof CleanroomError) return error;
+    if (isDiskFull(error)) return diskFullError(vaultDir);
+    return new CleanroomError('FILE_ERROR', `Cannot store the packet's payloads in ${vaultDir} (${describeFileError(error)}); nothing was imported.`);
+  };
   try {
     for (const [index, span] of opened.layout.payloads.entries()) {
       const held = options.locate?.(span.hash) ?? null;
@@ -298,10 +305,7 @@ export async function stagePayloads(opened: OpenedPacketFile, vaultDir: string, 
       staged.push({ ref: { asset: span.asset, hash: span.hash, size: span.size }, final, partial });
     }
   } catch (error) {
-    await discard();
-    if (error instanceof CleanroomError) throw error;
-    if (isDiskFull(error)) throw diskFullError(vaultDir);
-    throw new CleanroomError('FILE_ERROR', `Cannot store the packet's payloads in ${vaultDir} (${describeFileError(error)}); nothing was imported.`);
+    throw await discardFor(error);
   }
   return {
     payloads: staged,
@@ -316,9 +320,7 @@ export async function stagePayloads(opened: OpenedPacketFile, vaultDir: string, 
         }
         await syncFolder(vaultDir);
       } catch (error) {
-        await discard();
-        if (isDiskFull(error)) throw diskFullError(vaultDir);
-        throw new CleanroomError('FILE_ERROR', `Cannot store the packet's payloads in ${vaultDir} (${describeFileError(error)}); nothing was imported.`);
+        throw await discardFor(error);
       }
     },
     discard,

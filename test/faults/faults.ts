@@ -263,4 +263,10 @@ async function main(): Promise<void> {
   process.exit(failures === 0 ? 0 : 1);
 }
 
-await main();
+try {
+  await main();
+} catch (error) {
+  // A world that cannot be built (no build, no strace) is said in one line, not a stack.
+  console.error(`faults: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+}
